@@ -1,0 +1,131 @@
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { Config } from "./schema.js";
+
+/** The file read when neither `--config` nor `OPSGUARD_CONFIG` names one. */
+export const DEFAULT_CONFIG_PATH = "opsguard.yaml";
+const ENV_PREFIX = "OPSGUARD_";
+/** Variables with the prefix that are not config keys. */
+const RESERVED_ENV = new Set(["OPSGUARD_CONFIG"]);
+
+/** Every problem found while loading configuration, each with the key it concerns. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Path given on the command line; wins over `OPSGUARD_CONFIG`. */
+  path?: string;
+  /** The environment to read `OPSGUARD_*` overrides from. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** The loaded configuration and the file it came from, if any. */
+export interface LoadedConfig {
+  config: Config;
+  source: string | undefined;
+}
+
+/**
+ * Reads the YAML file (optional unless named explicitly), applies `OPSGUARD_*` overrides and
+ * validates the result once. Throws a {@link ConfigError} listing every problem.
+ */
+export function loadConfig({ path, env }: LoadConfigOptions): LoadedConfig {
+  const explicit = path ?? env.OPSGUARD_CONFIG;
+  const file = explicit ?? DEFAULT_CONFIG_PATH;
+  const problems: string[] = [];
+  let raw: Record<string, unknown> = {};
+  let source: string | undefined;
+
+  if (existsSync(file)) {
+    source = file;
+    try {
+      const parsed: unknown = parseYaml(readFileSync(file, "utf8"));
+      if (parsed !== null && parsed !== undefined) {
+        if (typeof parsed !== "object" || Array.isArray(parsed)) problems.push(`${file}: the top level must be a mapping`);
+        else raw = parsed as Record<string, unknown>;
+      }
+    } catch (error) {
+      problems.push(`${file}: ${(error as Error).message}`);
+    }
+  } else if (explicit) {
+    problems.push(`${file}: no such file`);
+  }
+
+  problems.push(...applyEnvOverrides(raw, env));
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const result = Config.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`),
+    );
+  }
+  return { config: result.data, source };
+}
+
+/**
+ * Maps `OPSGUARD_RISK_MAX_DAILY_LOSS=2000` onto `risk.maxDailyLoss`. Keys are found by walking the
+ * defaults, so every key (a leaf or a whole section, given as YAML/JSON) has exactly one variable,
+ * and a misspelt variable is reported rather than ignored.
+ */
+function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const keys = envKeyIndex();
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name) || value === undefined) continue;
+    const path = keys.get(name.slice(ENV_PREFIX.length));
+    if (!path) {
+      problems.push(`${name}: not a configuration key`);
+      continue;
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(value);
+    } catch (error) {
+      problems.push(`${name}: ${(error as Error).message}`);
+      continue;
+    }
+    setPath(raw, path, parsed);
+  }
+  return problems;
+}
+
+let envKeys: Map<string, string[]> | undefined;
+function envKeyIndex(): Map<string, string[]> {
+  if (envKeys) return envKeys;
+  envKeys = new Map();
+  const walk = (node: unknown, path: string[], section: boolean): void => {
+    if (path.length > 0) envKeys!.set(path.map(toEnvSegment).join("_"), path);
+    // Sections with user-chosen keys (instruments) are overridden whole, not key by key.
+    if (!section || node === null || typeof node !== "object" || Array.isArray(node)) return;
+    for (const [key, child] of Object.entries(node)) walk(child, [...path, key], path.length === 0 ? key !== "instruments" : true);
+  };
+  walk(Config.parse({}), [], true);
+  // Optional keys without defaults do not appear in the parsed defaults.
+  for (const path of [
+    ["metrics", "bearerTokenFile"],
+    ["executor", "webhook", "url"],
+    ["executor", "webhook", "tokenFile"],
+  ]) {
+    envKeys.set(path.map(toEnvSegment).join("_"), path);
+  }
+  return envKeys;
+}
+
+function toEnvSegment(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path.at(-1)!] = value;
+}

@@ -1,0 +1,60 @@
+import type { Side } from "../operations/model.js";
+
+/** Names of the executors opsguard ships. */
+export type ExecutorName = "paper" | "webhook";
+
+/** A price, in the instrument's scaled price units. */
+export interface Quote {
+  instrument: string;
+  price: bigint;
+  /** When the quote was taken, ms since the epoch. */
+  at: number;
+}
+
+/** An execution at a price. */
+export interface Fill {
+  price: bigint;
+  size: bigint;
+  at: number;
+}
+
+export interface OrderRequest {
+  /** The opsguard operation id: the executor's idempotency key. */
+  operationId: string;
+  instrument: string;
+  /** The side of the position: `close` trades the opposite way. */
+  side: Side;
+  size: bigint;
+}
+
+/** What the executor knows of an operation, for reconciliation after a restart. */
+export type ExecutionStatus =
+  | { state: "unknown" }
+  | { state: "open"; entry: Fill }
+  | { state: "closed"; entry: Fill; exit: Fill };
+
+/**
+ * Where operations are really executed. Implementations must be idempotent by operation id:
+ * asking twice to open (or close) the same operation executes it once and returns the same fill.
+ */
+export interface Executor {
+  readonly name: ExecutorName;
+  open(request: OrderRequest): Promise<Fill>;
+  close(request: OrderRequest): Promise<Fill>;
+  quote(instrument: string): Promise<Quote>;
+  status(operationId: string): Promise<ExecutionStatus>;
+  /** Releases timers and connections. */
+  stop?(): Promise<void>;
+}
+
+/** An execution that did not happen; `retryable` says whether asking again may succeed. */
+export class ExecutionError extends Error {
+  override name = "ExecutionError";
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The closed set of error codes the domain raises; the HTTP layer maps each to a status.
+ * Risk rejection codes live in `risk/codes.ts` and travel inside `RISK_REJECTED`.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  IDEMPOTENCY_CONFLICT: 409,
+  INVALID_STATE: 409,
+  RISK_REJECTED: 422,
+  EXECUTION_FAILED: 502,
+  EXECUTOR_UNAVAILABLE: 503,
+  NOT_READY: 503,
+  INTERNAL: 500,
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One problem with one field of the input, or one failed check. */
+export interface ProblemDetail {
+  code: string;
+  message: string;
+  path?: string;
+  limit?: string | number;
+  observed?: string | number;
+}
+
+/** An error the domain expects and the caller can act on. */
+export class DomainError extends Error {
+  override name = "DomainError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ProblemDetail[] = [],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
+ * Append only: a released migration is never edited. Money, prices and sizes are INTEGER
+ * columns of scaled units, so `SUM()` in SQL is exact.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE operations (
+    id                 TEXT PRIMARY KEY,
+    client_id          TEXT NOT NULL,
+    strategy           TEXT NOT NULL,
+    instrument         TEXT NOT NULL,
+    side               TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
+    size               INTEGER NOT NULL CHECK (size > 0),
+    auto_sized         INTEGER NOT NULL DEFAULT 0,
+    stop_loss          INTEGER,
+    take_profit        INTEGER,
+    max_duration_sec   INTEGER,
+    pattern            TEXT,
+    confidence         REAL,
+    status             TEXT NOT NULL CHECK (status IN ('pending', 'open', 'closed', 'failed')),
+    notional           INTEGER NOT NULL,
+    entry_price        INTEGER,
+    exit_price         INTEGER,
+    close_reason       TEXT,
+    close_requested_at INTEGER,
+    pnl                INTEGER,
+    failure_reason     TEXT,
+    request_hash       TEXT NOT NULL,
+    created_at         INTEGER NOT NULL,
+    opened_at          INTEGER,
+    closed_at          INTEGER,
+    UNIQUE (strategy, client_id)
+  ) STRICT;
+  CREATE INDEX operations_live ON operations (status) WHERE status IN ('pending', 'open');
+  CREATE INDEX operations_created ON operations (created_at);
+  CREATE INDEX operations_closed ON operations (closed_at) WHERE closed_at IS NOT NULL;
+
+  CREATE TABLE risk_state (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    trading_state    TEXT NOT NULL CHECK (trading_state IN ('active', 'reducing', 'halted')),
+    state_reason     TEXT NOT NULL,
+    state_changed_at INTEGER NOT NULL,
+    realized_pnl     INTEGER NOT NULL,
+    peak_equity      INTEGER NOT NULL,
+    loss_reset_at    INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE strategy_state (
+    strategy       TEXT PRIMARY KEY,
+    loss_streak    INTEGER NOT NULL,
+    cooldown_until INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE audit_log (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT,
+    details   TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+  ) STRICT;
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+  CREATE TABLE api_tokens (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    secret_hash TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE paper_orders (
+    operation_id TEXT PRIMARY KEY,
+    instrument   TEXT NOT NULL,
+    side         TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    entry_price  INTEGER NOT NULL,
+    entry_at     INTEGER NOT NULL,
+    exit_price   INTEGER,
+    exit_at      INTEGER
+  ) STRICT;
+  `,
+];
