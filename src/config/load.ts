@@ -45,7 +45,8 @@ export function loadConfig({ path, env }: LoadConfigOptions): LoadedConfig {
     try {
       const parsed: unknown = parseYaml(readFileSync(file, "utf8"));
       if (parsed !== null && parsed !== undefined) {
-        if (typeof parsed !== "object" || Array.isArray(parsed)) problems.push(`${file}: the top level must be a mapping`);
+        if (typeof parsed !== "object" || Array.isArray(parsed))
+          problems.push(`${file}: the top level must be a mapping`);
         else raw = parsed as Record<string, unknown>;
       }
     } catch (error) {
@@ -102,7 +103,8 @@ function envKeyIndex(): Map<string, string[]> {
     if (path.length > 0) envKeys!.set(path.map(toEnvSegment).join("_"), path);
     // Sections with user-chosen keys (instruments) are overridden whole, not key by key.
     if (!section || node === null || typeof node !== "object" || Array.isArray(node)) return;
-    for (const [key, child] of Object.entries(node)) walk(child, [...path, key], path.length === 0 ? key !== "instruments" : true);
+    for (const [key, child] of Object.entries(node))
+      walk(child, [...path, key], path.length === 0 ? key !== "instruments" : true);
   };
   walk(Config.parse({}), [], true);
   // Optional keys without defaults do not appear in the parsed defaults.

@@ -1,7 +1,10 @@
 import { z } from "zod";
 
 /** A decimal amount written as a string or a number, kept as text until a scale is known. */
-const Decimal = z.union([z.string().regex(/^\d+(\.\d+)?$/, "must be a non-negative decimal"), z.number().nonnegative()]);
+const Decimal = z.union([
+  z.string().regex(/^\d+(\.\d+)?$/, "must be a non-negative decimal"),
+  z.number().nonnegative(),
+]);
 const Ratio = z.number().min(0).max(1);
 const Name = z
   .string()
@@ -22,9 +25,27 @@ export const InstrumentConfig = z.object({
 export type InstrumentConfig = z.infer<typeof InstrumentConfig>;
 
 const DEFAULT_INSTRUMENTS = {
-  "BTC-USD": { pricePrecision: 2, sizePrecision: 4, maxPositionSize: "2", initialPrice: "65000", volatility: 0.0006 },
-  "ETH-USD": { pricePrecision: 2, sizePrecision: 3, maxPositionSize: "20", initialPrice: "3200", volatility: 0.0008 },
-  "SOL-USD": { pricePrecision: 3, sizePrecision: 2, maxPositionSize: "500", initialPrice: "150", volatility: 0.001 },
+  "BTC-USD": {
+    pricePrecision: 2,
+    sizePrecision: 4,
+    maxPositionSize: "2",
+    initialPrice: "65000",
+    volatility: 0.0006,
+  },
+  "ETH-USD": {
+    pricePrecision: 2,
+    sizePrecision: 3,
+    maxPositionSize: "20",
+    initialPrice: "3200",
+    volatility: 0.0008,
+  },
+  "SOL-USD": {
+    pricePrecision: 3,
+    sizePrecision: 2,
+    maxPositionSize: "500",
+    initialPrice: "150",
+    volatility: 0.001,
+  },
 } satisfies Record<string, z.input<typeof InstrumentConfig>>;
 
 export const RiskConfig = z.object({
@@ -88,6 +109,8 @@ export const PaperExecutorConfig = z.object({
   stepMs: z.number().int().positive().default(250),
 });
 
+export type PaperExecutorConfig = z.infer<typeof PaperExecutorConfig>;
+
 export const WebhookExecutorConfig = z.object({
   /** Base URL of the external executor, e.g. http://broker-bridge:9000 */
   url: z.url().optional(),
@@ -108,6 +131,8 @@ export const WebhookExecutorConfig = z.object({
     })
     .prefault({}),
 });
+
+export type WebhookExecutorConfig = z.infer<typeof WebhookExecutorConfig>;
 
 export const Config = z
   .object({
@@ -175,7 +200,11 @@ export const Config = z
       ctx.addIssue({ code: "custom", path: ["instruments"], message: "declare at least one instrument" });
     }
     if (config.executor.type === "webhook" && !config.executor.webhook.url) {
-      ctx.addIssue({ code: "custom", path: ["executor", "webhook", "url"], message: "required when executor.type is webhook" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["executor", "webhook", "url"],
+        message: "required when executor.type is webhook",
+      });
     }
     if (new Set(config.strategies).size !== config.strategies.length) {
       ctx.addIssue({ code: "custom", path: ["strategies"], message: "strategy names must be unique" });

@@ -11,10 +11,9 @@ export interface Quote {
   at: number;
 }
 
-/** An execution at a price. */
+/** An execution of the whole requested size at a price (partial fills are not modelled). */
 export interface Fill {
   price: bigint;
-  size: bigint;
   at: number;
 }
 
@@ -29,9 +28,7 @@ export interface OrderRequest {
 
 /** What the executor knows of an operation, for reconciliation after a restart. */
 export type ExecutionStatus =
-  | { state: "unknown" }
-  | { state: "open"; entry: Fill }
-  | { state: "closed"; entry: Fill; exit: Fill };
+  { state: "unknown" } | { state: "open"; entry: Fill } | { state: "closed"; entry: Fill; exit: Fill };
 
 /**
  * Where operations are really executed. Implementations must be idempotent by operation id:
@@ -42,17 +39,26 @@ export interface Executor {
   open(request: OrderRequest): Promise<Fill>;
   close(request: OrderRequest): Promise<Fill>;
   quote(instrument: string): Promise<Quote>;
-  status(operationId: string): Promise<ExecutionStatus>;
+  /** What the venue knows of an operation on `instrument`; prices in that instrument's units. */
+  status(operationId: string, instrument: string): Promise<ExecutionStatus>;
   /** Releases timers and connections. */
   stop?(): Promise<void>;
 }
 
-/** An execution that did not happen; `retryable` says whether asking again may succeed. */
+/**
+ * Whether an execution that did not succeed may still have happened at the venue:
+ * `refused` — the executor answered and nothing was executed;
+ * `unknown` — no answer (timeout, connection lost, server error): it may have executed, so the
+ * operation is reconciled later through {@link Executor.status} rather than marked failed.
+ */
+export type FailureOutcome = "refused" | "unknown";
+
+/** An execution that did not succeed, and whether it may still have happened. */
 export class ExecutionError extends Error {
   override name = "ExecutionError";
   constructor(
     message: string,
-    readonly retryable: boolean,
+    readonly outcome: FailureOutcome,
     options?: ErrorOptions,
   ) {
     super(message, options);

@@ -10,7 +10,14 @@ export type Side = (typeof SIDES)[number];
 export const OPERATION_STATUSES = ["pending", "open", "closed", "failed"] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
-export const CLOSE_REASONS = ["take_profit", "stop_loss", "timeout", "manual", "intervention", "halt"] as const;
+export const CLOSE_REASONS = [
+  "take_profit",
+  "stop_loss",
+  "timeout",
+  "manual",
+  "intervention",
+  "halt",
+] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 /** Win when the booked P&L is positive, loss when negative, flat when zero. */
@@ -82,7 +89,8 @@ export function exitTriggered(
 ): CloseReason | null {
   const long = op.side === "buy";
   if (op.stopLoss !== null && (long ? price <= op.stopLoss : price >= op.stopLoss)) return "stop_loss";
-  if (op.takeProfit !== null && (long ? price >= op.takeProfit : price <= op.takeProfit)) return "take_profit";
+  if (op.takeProfit !== null && (long ? price >= op.takeProfit : price <= op.takeProfit))
+    return "take_profit";
   if (op.maxDurationSec !== null && op.openedAt !== null && now - op.openedAt >= op.maxDurationSec * 1000) {
     return "timeout";
   }

@@ -37,7 +37,13 @@ export interface LoggerOptions {
  * JSON lines with `timestamp`, `level`, `msg` and a stable `event` name; secrets are redacted.
  * Call as `logger.info("operation opened", { event: "operation.opened", operationId })`.
  */
-export function createLogger({ level, service = "opsguard", env, transports, onLine }: LoggerOptions): Logger {
+export function createLogger({
+  level,
+  service = "opsguard",
+  env,
+  transports,
+  onLine,
+}: LoggerOptions): Logger {
   const count = winston.format((info) => {
     onLine?.(info.level);
     return info;
@@ -64,5 +70,8 @@ export function createLogger({ level, service = "opsguard", env, transports, onL
 
 /** A logger that writes nothing, for tests that do not look at logs. */
 export function createSilentLogger(): Logger {
-  return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
+  return winston.createLogger({
+    silent: true,
+    transports: [new winston.transports.Console({ silent: true })],
+  });
 }

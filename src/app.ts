@@ -1,0 +1,200 @@
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { requestId } from "hono/request-id";
+import { Registry } from "prom-client";
+import type { Config } from "./config/schema.js";
+import { createExecutor } from "./execution/create.js";
+import type { Executor } from "./execution/executor.js";
+import { instrumentExecutor } from "./execution/instrumented.js";
+import { authenticate, bearerGuard } from "./http/auth.js";
+import type { AppEnv } from "./http/env.js";
+import { httpMetrics } from "./http/metrics.js";
+import { createErrorHandler, notFoundHandler, validationHook } from "./http/problem.js";
+import { TokenStore } from "./http/tokens.js";
+import { OperationRepository } from "./operations/repository.js";
+import { operationRoutes } from "./operations/routes.js";
+import { OperationsService } from "./operations/service.js";
+import { Supervisor } from "./operations/supervisor.js";
+import { AuditLog } from "./platform/audit.js";
+import { SYSTEM_CLOCK, type Clock } from "./platform/clock.js";
+import { openDatabase, type Db } from "./platform/db.js";
+import { toNumber } from "./platform/fixed-point.js";
+import { createLogger, type Logger } from "./platform/logger.js";
+import { createMetrics, type Metrics } from "./platform/metrics.js";
+import { VERSION } from "./platform/version.js";
+import { drawdownRatio } from "./risk/evaluate.js";
+import type { RiskLedger } from "./risk/ledger.js";
+import { buildLimits, RATIO_SCALE, type RiskLimits } from "./risk/limits.js";
+import { loadLedger } from "./risk/load-ledger.js";
+import { RiskRepository } from "./risk/repository.js";
+import { riskRoutes } from "./risk/routes.js";
+
+/** What tests and the CLI may substitute; everything else comes from the config. */
+export interface AppOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  executor?: Executor;
+  /** Database path; defaults to `<dataDir>/opsguard.db`. */
+  databasePath?: string;
+  /** Collect Node runtime metrics. @default true */
+  runtimeMetrics?: boolean;
+}
+
+/** The running parts of opsguard, built and wired from one validated config. */
+export interface OpsguardApp {
+  http: OpenAPIHono<AppEnv>;
+  db: Db;
+  registry: Registry;
+  metrics: Metrics;
+  logger: Logger;
+  tokens: TokenStore;
+  audit: AuditLog;
+  service: OperationsService;
+  supervisor: Supervisor;
+  ledger: RiskLedger;
+  limits: RiskLimits;
+  executor: Executor;
+  /** Reconciles what a previous process left unknown, then starts supervising. */
+  start(): Promise<void>;
+  /** Stops supervising and closes the database. */
+  stop(): Promise<void>;
+  readonly ready: boolean;
+}
+
+/** The path of the database file under the data folder. */
+export function databasePath(config: Config): string {
+  return join(config.dataDir, "opsguard.db");
+}
+
+/** The composition root: builds every part from the config and wires them together. */
+export function createApp(config: Config, overrides: AppOverrides = {}): OpsguardApp {
+  const clock = overrides.clock ?? SYSTEM_CLOCK;
+  const registry = new Registry();
+  const metrics = createMetrics(registry, { version: VERSION, runtime: overrides.runtimeMetrics ?? true });
+  const logger =
+    overrides.logger ??
+    createLogger({
+      level: config.logging.level,
+      env: config.env,
+      onLine: (level) => metrics.logMessages.inc({ level }),
+    });
+  const db = openDatabase({ path: overrides.databasePath ?? databasePath(config) });
+  const audit = new AuditLog(db, clock);
+  const tokens = new TokenStore(db, clock);
+  const limits = buildLimits(config);
+  const repo = new OperationRepository(db);
+  const riskRepo = new RiskRepository(db);
+  const ledger = loadLedger(repo, riskRepo, limits, clock);
+  const executor = instrumentExecutor(
+    overrides.executor ?? createExecutor(config, { db, clock, logger }),
+    metrics,
+  );
+  const service = new OperationsService({
+    db,
+    repo,
+    riskRepo,
+    ledger,
+    limits,
+    executor,
+    audit,
+    metrics,
+    logger,
+    clock,
+    flattenOnAutoHalt: config.risk.flattenOnAutoHalt,
+  });
+  const supervisor = new Supervisor({
+    service,
+    executor,
+    limits,
+    clock,
+    logger,
+    intervalMs: config.supervisor.monitorIntervalMs,
+  });
+
+  metrics.setStateSource(() => {
+    const view = ledger.view();
+    const m = limits.moneyScale;
+    return {
+      equity: toNumber(ledger.equity, m),
+      drawdownRatio: toNumber(drawdownRatio(ledger.equity, ledger.state.peakEquity), RATIO_SCALE),
+      tradingState: ledger.tradingState,
+      exposure: new Map(
+        [...limits.instruments.keys()].map((i) => [i, toNumber(view.exposureByInstrument.get(i) ?? 0n, m)]),
+      ),
+      unrealizedPnl: supervisor.unrealized,
+      open: view.open,
+      utilization: ledger.utilization(),
+    };
+  });
+
+  let ready = false;
+  const http = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  http.onError(createErrorHandler(logger));
+  http.notFound(notFoundHandler);
+  http.use(requestId());
+  http.use(httpMetrics(metrics));
+
+  http.get("/healthz", (c) => c.json({ status: "ok" }));
+  http.get("/readyz", (c) => {
+    if (!ready) return c.json({ status: "starting" }, 503);
+    db.prepare("SELECT 1").get();
+    return c.json({ status: "ready", tradingState: ledger.tradingState });
+  });
+  const metricsToken = config.metrics.bearerTokenFile
+    ? readFileSync(config.metrics.bearerTokenFile, "utf8").trim()
+    : undefined;
+  if (metricsToken) http.use("/metrics", bearerGuard(metricsToken));
+  http.get("/metrics", async (c) => {
+    const body = await registry.metrics();
+    return c.body(body, 200, { "content-type": registry.contentType });
+  });
+
+  http.use("/v1/*", authenticate({ tokens, enabled: config.auth.enabled }));
+  http.route("/", operationRoutes({ service, repo, limits }));
+  http.route("/", riskRoutes({ ledger, limits, service, currency: config.accounting.currency }));
+
+  http.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "A token from `opsguard token create --role <viewer|operator|admin>`.",
+  });
+  http.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "opsguard",
+      version: VERSION,
+      description:
+        "Runs risk-bearing operations behind hard risk controls. Errors are RFC 9457 problem+json.",
+    },
+  });
+
+  return {
+    http,
+    db,
+    registry,
+    metrics,
+    logger,
+    tokens,
+    audit,
+    service,
+    supervisor,
+    ledger,
+    limits,
+    executor,
+    get ready() {
+      return ready;
+    },
+    async start() {
+      await service.reconcileUnresolved();
+      supervisor.start();
+      ready = true;
+    },
+    async stop() {
+      ready = false;
+      await supervisor.stop();
+      await executor.stop?.();
+      db.close();
+    },
+  };
+}

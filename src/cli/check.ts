@@ -1,0 +1,77 @@
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { databasePath } from "../app.js";
+import { loadConfig, ConfigError } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { openDatabase } from "../platform/db.js";
+
+/** The minimum Node.js major version opsguard supports. */
+const MIN_NODE_MAJOR = 20;
+
+/**
+ * Validates the configuration and the environment it will run in. Returns every problem found;
+ * an empty list means `serve` can start.
+ */
+export function checkEnvironment(options: { path?: string; env: NodeJS.ProcessEnv }): {
+  problems: string[];
+  warnings: string[];
+  config?: Config;
+} {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  let config: Config;
+  try {
+    config = loadConfig(options).config;
+  } catch (error) {
+    if (error instanceof ConfigError) return { problems: error.problems, warnings };
+    throw error;
+  }
+
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major < MIN_NODE_MAJOR)
+    problems.push(`node ${process.versions.node}: opsguard needs Node.js ${MIN_NODE_MAJOR} or later`);
+
+  try {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    accessSync(config.dataDir, constants.W_OK | constants.R_OK);
+    const mode = statSync(config.dataDir).mode & 0o777;
+    if (mode & 0o007)
+      warnings.push(`dataDir ${config.dataDir}: readable or writable by others (mode ${mode.toString(8)})`);
+  } catch (error) {
+    problems.push(`dataDir ${config.dataDir}: ${(error as Error).message}`);
+  }
+
+  const db = databasePath(config);
+  if (existsSync(db)) {
+    try {
+      const handle = openDatabase({ path: db });
+      const result = handle.pragma("quick_check", { simple: true });
+      handle.close();
+      if (result !== "ok") problems.push(`database ${db}: quick_check reports ${String(result)}`);
+    } catch (error) {
+      problems.push(`database ${db}: ${(error as Error).message}`);
+    }
+  }
+
+  for (const [key, file] of [
+    ["metrics.bearerTokenFile", config.metrics.bearerTokenFile],
+    ["executor.webhook.tokenFile", config.executor.webhook.tokenFile],
+  ] as const) {
+    if (!file) continue;
+    try {
+      accessSync(file, constants.R_OK);
+      if (statSync(file).mode & 0o077)
+        warnings.push(`${key} ${file}: readable by group or others; use chmod 600`);
+    } catch (error) {
+      problems.push(`${key} ${file}: ${(error as Error).message}`);
+    }
+  }
+
+  if (!config.auth.enabled && !isLoopback(config.server.host)) {
+    problems.push(`auth.enabled is false while server.host ${config.server.host} is not a loopback address`);
+  }
+  return { problems, warnings, config };
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}

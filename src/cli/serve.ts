@@ -1,0 +1,69 @@
+import { serve, type ServerType } from "@hono/node-server";
+import { createApp, type AppOverrides, type OpsguardApp } from "../app.js";
+import type { Config } from "../config/schema.js";
+import { ensureAdminToken } from "../http/tokens.js";
+
+/** A started opsguard: the app, its HTTP server and the port it listens on. */
+export interface RunningServer {
+  app: OpsguardApp;
+  server: ServerType;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish, stops the app. */
+  close(): Promise<void>;
+}
+
+/** Builds the app, makes sure an admin token exists, reconciles, and listens. */
+export async function startServer(config: Config, overrides: AppOverrides = {}): Promise<RunningServer> {
+  const app = createApp(config, overrides);
+  if (config.auth.enabled) {
+    const { path, created } = ensureAdminToken(app.tokens, config.dataDir, app.logger);
+    if (created) process.stderr.write(`opsguard: created an admin token in ${path} (mode 0600)\n`);
+  } else {
+    app.logger.warn("authentication is disabled: every caller is admin", { event: "auth.disabled" });
+  }
+  await app.start();
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.http.fetch, port: config.server.port, hostname: config.server.host }, () =>
+      resolve(s),
+    );
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.server.port;
+  app.logger.info(`listening on http://${config.server.host}:${port}`, {
+    event: "server.started",
+    host: config.server.host,
+    port,
+    executor: app.executor.name,
+  });
+  return {
+    app,
+    server,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.stop();
+    },
+  };
+}
+
+/** Stops gracefully on SIGTERM or SIGINT; a second signal exits at once. */
+export function stopOnSignals(running: RunningServer, extra?: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    running.app.logger.info(`received ${signal}, shutting down`, { event: "server.stopping", signal });
+    void (async () => {
+      try {
+        await extra?.();
+        await running.close();
+        process.exit(0);
+      } catch (error) {
+        process.stderr.write(`opsguard: shutdown failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      }
+    })();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+}

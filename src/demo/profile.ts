@@ -1,0 +1,37 @@
+import { join } from "node:path";
+import type { Config } from "../config/schema.js";
+
+/**
+ * The demo's market and limits: a livelier paper market and tighter limits than the defaults, so
+ * that within a minute every kind of close, several kinds of rejection and an automatic halt
+ * happen. Data goes to `<dataDir>/demo`, apart from real state.
+ */
+export function demoConfig(config: Config): Config {
+  return {
+    ...config,
+    dataDir: join(config.dataDir, "demo"),
+    instruments: Object.fromEntries(
+      Object.entries(config.instruments).map(([name, i]) => [
+        name,
+        { ...i, volatility: Math.min(0.01, i.volatility * 4) },
+      ]),
+    ),
+    risk: {
+      ...config.risk,
+      minOperationIntervalMs: 400,
+      maxSubmitRate: { perSecond: 3, burst: 5 },
+      maxNotionalPerOperation: "60000",
+      maxExposure: { total: "200000", perInstrument: "90000" },
+      maxDailyLoss: "1500",
+      maxDrawdown: 0.02,
+      lossStreak: { maxConsecutive: 4, cooldownSec: 15 },
+      riskPerOperation: 0.002,
+    },
+    executor: {
+      ...config.executor,
+      type: "paper",
+      paper: { ...config.executor.paper, latencyMs: 15, slippageBps: 3, failureRate: 0.01, stepMs: 100 },
+    },
+    supervisor: { monitorIntervalMs: 200 },
+  };
+}

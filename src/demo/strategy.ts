@@ -1,0 +1,160 @@
+import type { Executor } from "../execution/executor.js";
+import { formatFixed } from "../platform/fixed-point.js";
+import type { Logger } from "../platform/logger.js";
+import type { RiskLimits } from "../risk/limits.js";
+
+/**
+ * How each demo pattern sets its exits, as multiples of a base distance: a close target and a far
+ * stop win often and small; a far target and a close stop win rarely and big. Different hit rates
+ * follow, which is what the pattern-accuracy panels are for.
+ */
+const PATTERN_EXITS: readonly { takeProfit: number; stopLoss: number }[] = [
+  { takeProfit: 0.6, stopLoss: 2.0 },
+  { takeProfit: 1.0, stopLoss: 1.0 },
+  { takeProfit: 2.5, stopLoss: 0.8 },
+  { takeProfit: 1.5, stopLoss: 1.2 },
+];
+
+export interface DemoStrategyOptions {
+  baseUrl: string;
+  /** An admin token: the demo also resumes trading after an automatic halt. */
+  token: string;
+  executor: Executor;
+  limits: RiskLimits;
+  logger: Logger;
+  /** Time between two submits. @default 250 */
+  intervalMs?: number;
+  /** Time a halt lasts before the demo resumes trading. @default 20000 */
+  resumeAfterMs?: number;
+  random?: () => number;
+}
+
+/**
+ * A built-in strategy that talks to opsguard over HTTP like any client: a realistic stream of
+ * operations across strategies, instruments and patterns, with some that break limits, some
+ * idempotent retries, manual closes, and a resume after each automatic halt.
+ */
+export class DemoStrategy {
+  private timer: NodeJS.Timeout | undefined;
+  private sequence = 0;
+  private haltedSince: number | undefined;
+  private readonly open: string[] = [];
+  private inFlight: Promise<void> | undefined;
+
+  constructor(private readonly options: DemoStrategyOptions) {}
+
+  start(): void {
+    const loop = (): void => {
+      this.inFlight = this.step()
+        .catch((error: unknown) => {
+          this.options.logger.warn("demo step failed", {
+            event: "demo.error",
+            err: (error as Error).message,
+          });
+        })
+        .finally(() => {
+          if (this.timer) this.timer = setTimeout(loop, this.options.intervalMs ?? 250);
+        });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+  }
+
+  /** One decision: maybe resume, maybe close one, then submit one. */
+  async step(): Promise<void> {
+    const random = this.options.random ?? Math.random;
+    if (await this.resumeIfHalted()) return;
+    if (this.open.length > 0 && random() < 0.08) {
+      const id = this.open.splice(Math.floor(random() * this.open.length), 1)[0]!;
+      await this.call("POST", `/v1/operations/${id}/close`, {});
+      return;
+    }
+    await this.submit(random);
+  }
+
+  private async submit(random: () => number): Promise<void> {
+    const { limits, executor } = this.options;
+    const strategies = [...limits.strategies];
+    const patterns = [...limits.patterns];
+    const instruments = [...limits.instruments.keys()];
+    const strategy = strategies[Math.floor(random() * strategies.length)]!;
+    const instrument = instruments[Math.floor(random() * instruments.length)]!;
+    const scales = limits.instruments.get(instrument)!;
+    const patternIndex = Math.floor(random() * patterns.length);
+    const exits = PATTERN_EXITS[patternIndex % PATTERN_EXITS.length]!;
+    const side = random() < 0.5 ? "buy" : "sell";
+    const price = (await executor.quote(instrument)).price;
+    const sign = side === "buy" ? 1n : -1n;
+    // Base distance: 0.4% of the price, in price units.
+    const base = (price * 4n) / 1000n;
+    const at = (multiple: number): string =>
+      formatFixed(price + sign * ((base * BigInt(Math.round(multiple * 100))) / 100n), scales.price);
+    const sizeRoll = random();
+    const size =
+      sizeRoll < 0.5
+        ? "auto"
+        : sizeRoll < 0.97
+          ? formatFixed((scales.maxPositionSize * BigInt(Math.ceil(random() * 20))) / 100n || 1n, scales.size)
+          : formatFixed(scales.maxPositionSize * 2n, scales.size); // breaks the size limit on purpose
+    const body = {
+      clientId: `demo-${process.pid}-${++this.sequence}`,
+      strategy,
+      instrument,
+      side,
+      size,
+      stopLoss: at(-exits.stopLoss),
+      takeProfit: at(exits.takeProfit),
+      maxDurationSec: 5 + Math.floor(random() * 25),
+      pattern: patterns[patternIndex],
+      confidence: Math.round((0.5 + random() * 0.5) * 100) / 100,
+    };
+    const response = await this.call("POST", "/v1/operations", body);
+    if (response.status === 201) {
+      const { id } = (await response.json()) as { id: string };
+      this.open.push(id);
+      if (this.open.length > 200) this.open.shift();
+      // A client that lost the answer retries with the same clientId: opsguard replays.
+      if (random() < 0.05) await this.call("POST", "/v1/operations", body);
+    }
+  }
+
+  /** After an automatic halt, waits a while, then resumes as an operator would. */
+  private async resumeIfHalted(): Promise<boolean> {
+    const response = await this.call("GET", "/v1/risk");
+    const risk = (await response.json()) as { tradingState: { state: string } };
+    if (risk.tradingState.state !== "halted") {
+      this.haltedSince = undefined;
+      return false;
+    }
+    this.haltedSince ??= Date.now();
+    if (Date.now() - this.haltedSince >= (this.options.resumeAfterMs ?? 20_000)) {
+      await this.call("PUT", "/v1/risk/state", { state: "active", reason: "demo: resumed after review" });
+      this.haltedSince = undefined;
+      return true;
+    }
+    // While halted, keep submitting now and then: those are rejected with TRADING_HALTED.
+    return (this.options.random ?? Math.random)() < 0.7;
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<Response> {
+    const response = await fetch(`${this.options.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.options.token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status >= 500 && response.status !== 502) {
+      this.options.logger.warn("demo call failed", {
+        event: "demo.call_failed",
+        method,
+        path,
+        status: response.status,
+      });
+    }
+    return response;
+  }
+}

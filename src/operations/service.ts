@@ -1,0 +1,573 @@
+import { createHash } from "node:crypto";
+import { monotonicFactory } from "ulid";
+import { ExecutionError, type Executor, type Fill } from "../execution/executor.js";
+import type { AuditLog } from "../platform/audit.js";
+import type { Clock } from "../platform/clock.js";
+import type { Db } from "../platform/db.js";
+import { DomainError, type ProblemDetail } from "../platform/errors.js";
+import { FixedPointError, formatFixed, multiply, parseFixed, toNumber } from "../platform/fixed-point.js";
+import type { Logger } from "../platform/logger.js";
+import type { Metrics } from "../platform/metrics.js";
+import type { TradingState } from "../risk/codes.js";
+import { evaluateRisk } from "../risk/evaluate.js";
+import type { RiskLedger } from "../risk/ledger.js";
+import type { RiskLimits } from "../risk/limits.js";
+import type { RiskRepository } from "../risk/repository.js";
+import { direction, resultOf, type CloseReason, type Operation } from "./model.js";
+import type { OperationRepository } from "./repository.js";
+import type { SubmitOperationBody } from "./schemas.js";
+
+export interface OperationsDeps {
+  db: Db;
+  repo: OperationRepository;
+  riskRepo: RiskRepository;
+  ledger: RiskLedger;
+  limits: RiskLimits;
+  executor: Executor;
+  audit: AuditLog;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  /** Close every open operation when trading is halted automatically. */
+  flattenOnAutoHalt: boolean;
+}
+
+/** Who asked: a token id, `supervisor` or `system`. */
+export type Actor = string;
+
+/** What a submit returns: the operation, and whether it already existed (an idempotent replay). */
+export interface SubmitResult {
+  operation: Operation;
+  replayed: boolean;
+}
+
+export interface TradingStateChange {
+  state: TradingState;
+  reason: string;
+  actor: Actor;
+  trigger: "manual" | "auto";
+  /** Close every open operation with reason `halt` (only with `halted`). */
+  flatten?: boolean;
+}
+
+/**
+ * Submits, executes, closes and reconciles operations. Every decision that must not race is taken
+ * synchronously between two awaits (the risk check, the reservation and the pending row are one
+ * step), so concurrent requests cannot both spend the same limit.
+ */
+export class OperationsService {
+  /** Open operations, by id: what the supervisor watches. */
+  readonly open = new Map<string, Operation>();
+  private readonly opening = new Map<string, Promise<Operation>>();
+  private readonly closing = new Map<string, Promise<Operation>>();
+  /** Pending operations whose execution outcome is unknown (left by a crash, or unconfirmed). */
+  private readonly unresolved = new Map<string, Operation>();
+  /** Earliest time to ask the executor about an unconfirmed execution of this process. */
+  private readonly reconcileAfter = new Map<string, number>();
+  private readonly nextId = monotonicFactory();
+
+  constructor(private readonly deps: OperationsDeps) {
+    for (const op of deps.repo.listLive())
+      (op.status === "open" ? this.open : this.unresolved).set(op.id, op);
+  }
+
+  /**
+   * Reconciles everything a previous process left unknown: pending operations and requested
+   * closes. What the executor cannot answer now stays for the next call (the supervisor's tick).
+   */
+  async reconcileUnresolved(): Promise<void> {
+    const now = this.deps.clock.now();
+    const due = (op: Operation): boolean => (this.reconcileAfter.get(op.id) ?? 0) <= now;
+    const work: Operation[] = [...this.unresolved.values()].filter(due);
+    for (const op of this.open.values()) {
+      if (op.closeRequestedAt !== null && !this.closing.has(op.id) && due(op)) work.push(op);
+    }
+    const results = await Promise.allSettled(work.map((op) => this.reconcile(op)));
+    results.forEach((result, i) => {
+      if (result.status === "rejected") {
+        this.deps.logger.warn("reconciliation deferred: the executor did not answer", {
+          event: "operation.reconcile_deferred",
+          operationId: work[i]!.id,
+          err: (result.reason as Error).message,
+        });
+      }
+    });
+  }
+
+  /** Validates, risk-checks, persists and executes a new operation, or replays an existing one. */
+  async submit(body: SubmitOperationBody, actor: Actor): Promise<SubmitResult> {
+    const stop = this.deps.metrics.submitDuration.startTimer();
+    try {
+      const result = await this.submitOnce(body, actor);
+      stop({ outcome: result.replayed ? "replayed" : "accepted" });
+      return result;
+    } catch (error) {
+      stop({ outcome: submitOutcome(error) });
+      throw error;
+    }
+  }
+
+  private async submitOnce(body: SubmitOperationBody, actor: Actor): Promise<SubmitResult> {
+    const { repo, ledger, limits, executor, metrics, logger, clock } = this.deps;
+    const existing = repo.findByClientId(body.strategy, body.clientId);
+    const requestHash = hashRequest(body);
+    if (existing) return this.replay(existing, requestHash);
+
+    const scales = limits.instruments.get(body.instrument);
+    const parsed = scales ? parseAmounts(body, scales.price, scales.size) : undefined;
+    if (parsed && parsed.problems.length > 0) {
+      throw new DomainError("VALIDATION_FAILED", "the operation has invalid amounts", parsed.problems);
+    }
+    const withinRate = ledger.takeSubmitToken(body.strategy);
+    let price: bigint | null = null;
+    if (scales) {
+      try {
+        price = (await executor.quote(body.instrument)).price;
+      } catch (error) {
+        throw new DomainError("EXECUTOR_UNAVAILABLE", "no quote from the executor", [], { cause: error });
+      }
+    }
+
+    // From here to the pending row nothing awaits: check, reservation and write are one step.
+    const again = repo.findByClientId(body.strategy, body.clientId);
+    if (again) return this.replay(again, requestHash);
+    const usage = ledger.usage(body.strategy, body.instrument, withinRate);
+    const decision = evaluateRisk(
+      {
+        strategy: body.strategy,
+        instrument: body.instrument,
+        pattern: body.pattern ?? null,
+        side: body.side,
+        size: parsed?.size ?? "auto",
+        stopLoss: parsed?.stopLoss ?? null,
+        takeProfit: parsed?.takeProfit ?? null,
+        price,
+      },
+      usage,
+      limits,
+    );
+    if (decision.failures.length > 0) {
+      const strategyLabel = limits.strategies.has(body.strategy) ? body.strategy : "unknown";
+      for (const failure of decision.failures)
+        metrics.riskRejections.inc({ strategy: strategyLabel, reason: failure.code });
+      logger.warn("operation rejected by risk checks", {
+        event: "risk.rejected",
+        strategy: body.strategy,
+        instrument: body.instrument,
+        clientId: body.clientId,
+        codes: decision.failures.map((f) => f.code),
+      });
+      throw new DomainError("RISK_REJECTED", "the operation breaks risk limits", decision.failures);
+    }
+
+    const now = clock.now();
+    const op: Operation = {
+      id: this.nextId(now),
+      clientId: body.clientId,
+      strategy: body.strategy,
+      instrument: body.instrument,
+      side: body.side,
+      size: decision.size,
+      autoSized: body.size === "auto",
+      stopLoss: parsed?.stopLoss ?? null,
+      takeProfit: parsed?.takeProfit ?? null,
+      maxDurationSec: body.maxDurationSec ?? null,
+      pattern: body.pattern ?? null,
+      confidence: body.confidence ?? null,
+      status: "pending",
+      notional: decision.notional,
+      entryPrice: null,
+      exitPrice: null,
+      closeReason: null,
+      closeRequestedAt: null,
+      pnl: null,
+      failureReason: null,
+      requestHash,
+      createdAt: now,
+      openedAt: null,
+      closedAt: null,
+    };
+    this.deps.db.transaction(() => {
+      repo.insertPending(op);
+      this.deps.audit.append({
+        actor,
+        action: "operation.submit",
+        target: op.id,
+        details: { clientId: op.clientId },
+      });
+    })();
+    ledger.reserve(op);
+    metrics.operationsSubmitted.inc({ strategy: op.strategy, instrument: op.instrument });
+
+    const opening = this.execute(op);
+    this.opening.set(op.id, opening);
+    try {
+      return { operation: await opening, replayed: false };
+    } finally {
+      this.opening.delete(op.id);
+    }
+  }
+
+  /** Closes an open operation at the executor and books its P&L. Closing a closed one returns it. */
+  async close(id: string, reason: CloseReason, actor: Actor): Promise<Operation> {
+    const inFlight = this.closing.get(id);
+    if (inFlight) return inFlight;
+    const op = this.open.get(id) ?? this.deps.repo.get(id);
+    if (!op) throw new DomainError("NOT_FOUND", `no operation ${id}`);
+    if (op.status === "closed") return op;
+    if (op.status !== "open") {
+      throw new DomainError("INVALID_STATE", `operation ${id} is ${op.status}; only open operations close`);
+    }
+    const now = this.deps.clock.now();
+    this.deps.db.transaction(() => {
+      this.deps.repo.requestClose(id, reason, now);
+      this.deps.audit.append({ actor, action: "operation.close", target: id, details: { reason } });
+    })();
+    op.closeRequestedAt = now;
+    op.closeReason = reason;
+    const closing = this.finishClose(op, reason, actor);
+    this.closing.set(id, closing);
+    try {
+      return await closing;
+    } finally {
+      this.closing.delete(id);
+    }
+  }
+
+  /** Whether a close of `id` is under way in this process. */
+  isClosing(id: string): boolean {
+    return this.closing.has(id);
+  }
+
+  /**
+   * Finishes what a previous process left unknown: a pending operation is opened, booked or failed
+   * according to what the executor knows; a requested close is completed. The executor is
+   * idempotent by operation id, so asking again never executes twice.
+   */
+  async reconcile(op: Operation): Promise<void> {
+    if (this.opening.has(op.id) || this.closing.has(op.id)) return;
+    const { executor, logger, clock, repo, ledger, metrics } = this.deps;
+    const status = await executor.status(op.id, op.instrument);
+    this.reconcileAfter.delete(op.id);
+    if (op.status === "pending") {
+      this.unresolved.delete(op.id);
+      if (status.state === "unknown") {
+        // The executor never saw it: nothing was executed, so it is safe to call it failed.
+        if (
+          repo.markFailed(
+            op.id,
+            "the executor has no record of this operation; nothing was executed",
+            clock.now(),
+          )
+        ) {
+          ledger.release(op);
+          metrics.operationsFailed.inc({ strategy: op.strategy, stage: "reconcile" });
+        }
+        logger.warn("pending operation had not executed; marked failed", {
+          event: "operation.reconciled",
+          operationId: op.id,
+          outcome: "failed",
+        });
+        return;
+      }
+      this.markOpen(op, status.entry);
+      logger.info("pending operation had executed; marked open", {
+        event: "operation.reconciled",
+        operationId: op.id,
+        outcome: "open",
+      });
+      if (status.state === "closed") this.book(op, status.exit, "intervention", "system");
+      return;
+    }
+    if (op.status === "open" && op.closeRequestedAt !== null) {
+      const reason = op.closeReason ?? "intervention";
+      const closing =
+        status.state === "closed"
+          ? Promise.resolve(this.book(op, status.exit, reason, "system"))
+          : this.finishClose(op, reason, "system");
+      this.closing.set(op.id, closing);
+      try {
+        await closing;
+      } finally {
+        this.closing.delete(op.id);
+      }
+      logger.info("interrupted close completed", {
+        event: "operation.reconciled",
+        operationId: op.id,
+        outcome: "closed",
+      });
+    }
+  }
+
+  /** Halts, reduces or resumes trading; audited, logged and counted. Optionally flattens. */
+  async setTradingState(change: TradingStateChange): Promise<void> {
+    const { ledger, riskRepo, audit, metrics, logger, db } = this.deps;
+    const previous = ledger.tradingState;
+    if (previous !== change.state) {
+      db.transaction(() => {
+        ledger.setTradingState(change.state, change.reason);
+        riskRepo.save(ledger.state);
+        audit.append({
+          actor: change.actor,
+          action: "trading.state",
+          target: change.state,
+          details: {
+            from: previous,
+            reason: change.reason,
+            trigger: change.trigger,
+            flatten: change.flatten ?? false,
+          },
+        });
+      })();
+      metrics.tradingStateChanges.inc({ state: change.state, trigger: change.trigger });
+      const event = change.state === "active" ? "trading.resumed" : `trading.${change.state}`;
+      logger.warn(`trading ${change.state}: ${change.reason}`, {
+        event,
+        from: previous,
+        trigger: change.trigger,
+        actor: change.actor,
+      });
+    }
+    if (change.state === "halted" && change.flatten) {
+      await Promise.allSettled([...this.open.keys()].map((id) => this.close(id, "halt", change.actor)));
+    }
+  }
+
+  private replay(existing: Operation, requestHash: string): Promise<SubmitResult> {
+    if (existing.requestHash !== requestHash) {
+      throw new DomainError(
+        "IDEMPOTENCY_CONFLICT",
+        `clientId ${existing.clientId} was used with another request`,
+        [{ code: "IDEMPOTENCY_CONFLICT", message: "same clientId, different body", path: "body.clientId" }],
+      );
+    }
+    const opening = this.opening.get(existing.id);
+    const current = opening ?? Promise.resolve(this.open.get(existing.id) ?? existing);
+    return current.then((operation) => ({ operation, replayed: true }));
+  }
+
+  private async execute(op: Operation): Promise<Operation> {
+    const { executor, repo, ledger, metrics, logger, clock } = this.deps;
+    let fill: Fill;
+    try {
+      fill = await executor.open({
+        operationId: op.id,
+        instrument: op.instrument,
+        side: op.side,
+        size: op.size,
+      });
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (error instanceof ExecutionError && error.outcome === "unknown") {
+        this.unresolved.set(op.id, op);
+        this.reconcileAfter.set(op.id, clock.now() + UNCONFIRMED_GRACE_MS);
+        logger.warn("operation execution unconfirmed; it stays pending until reconciled", {
+          event: "operation.unconfirmed",
+          operationId: op.id,
+          stage: "open",
+          err: reason,
+        });
+        throw new DomainError(
+          "EXECUTION_UNCONFIRMED",
+          `the executor did not confirm operation ${op.id}; it stays pending and is reconciled shortly`,
+          [{ code: "EXECUTION_UNCONFIRMED", message: reason }],
+        );
+      }
+      repo.markFailed(op.id, reason, clock.now());
+      ledger.release(op);
+      op.status = "failed";
+      op.failureReason = reason;
+      metrics.operationsFailed.inc({ strategy: op.strategy, stage: "open" });
+      logger.error("operation failed to open", {
+        event: "operation.failed",
+        operationId: op.id,
+        stage: "open",
+        err: reason,
+      });
+      throw new DomainError("EXECUTION_FAILED", `the executor did not open operation ${op.id}`, [
+        { code: "EXECUTION_FAILED", message: reason },
+      ]);
+    }
+    this.markOpen(op, fill);
+    logger.info("operation opened", {
+      event: "operation.opened",
+      operationId: op.id,
+      strategy: op.strategy,
+      instrument: op.instrument,
+      side: op.side,
+    });
+    return op;
+  }
+
+  private markOpen(op: Operation, fill: Fill): void {
+    const scales = this.deps.limits.instruments.get(op.instrument)!;
+    const notional = multiply(fill.price, scales.price, op.size, scales.size, this.deps.limits.moneyScale);
+    this.deps.repo.markOpen(op.id, fill.price, notional, fill.at);
+    this.deps.ledger.refill(op, notional);
+    Object.assign(op, { status: "open", entryPrice: fill.price, notional, openedAt: fill.at });
+    this.open.set(op.id, op);
+  }
+
+  private async finishClose(op: Operation, reason: CloseReason, actor: Actor): Promise<Operation> {
+    let fill: Fill;
+    try {
+      fill = await this.deps.executor.close({
+        operationId: op.id,
+        instrument: op.instrument,
+        side: op.side,
+        size: op.size,
+      });
+    } catch (error) {
+      const message = (error as Error).message;
+      if (error instanceof ExecutionError && error.outcome === "unknown") {
+        // The close may have happened: keep the request, so reconciliation finishes or books it.
+        this.reconcileAfter.set(op.id, this.deps.clock.now() + UNCONFIRMED_GRACE_MS);
+        this.deps.logger.warn("operation close unconfirmed; it is reconciled shortly", {
+          event: "operation.unconfirmed",
+          operationId: op.id,
+          stage: "close",
+          err: message,
+        });
+        throw new DomainError(
+          "EXECUTION_UNCONFIRMED",
+          `the executor did not confirm the close of operation ${op.id}; it is reconciled shortly`,
+          [{ code: "EXECUTION_UNCONFIRMED", message }],
+        );
+      }
+      this.deps.repo.clearCloseRequest(op.id);
+      op.closeRequestedAt = null;
+      op.closeReason = null;
+      this.deps.metrics.operationsFailed.inc({ strategy: op.strategy, stage: "close" });
+      this.deps.logger.error("operation failed to close", {
+        event: "operation.failed",
+        operationId: op.id,
+        stage: "close",
+        err: message,
+      });
+      throw new DomainError("EXECUTION_FAILED", `the executor did not close operation ${op.id}`, [
+        { code: "EXECUTION_FAILED", message },
+      ]);
+    }
+    return this.book(op, fill, reason, actor);
+  }
+
+  /** Books the close in one transaction: the row, equity, streak; then halts if a limit broke. */
+  private book(op: Operation, fill: Fill, reason: CloseReason, actor: Actor): Operation {
+    const { db, repo, riskRepo, ledger, limits, metrics, logger } = this.deps;
+    const scales = limits.instruments.get(op.instrument)!;
+    const pnl =
+      direction(op.side) *
+      multiply(fill.price - op.entryPrice!, scales.price, op.size, scales.size, limits.moneyScale);
+    const booked = db.transaction(() => {
+      if (!repo.markClosed(op.id, fill.price, pnl, reason, fill.at)) return false;
+      ledger.book(op, pnl);
+      riskRepo.save(ledger.state);
+      riskRepo.saveStreak(op.strategy, ledger.streakOf(op.strategy));
+      return true;
+    })();
+    // Someone else booked it first: report what is recorded, count nothing twice.
+    if (!booked) return repo.get(op.id) ?? op;
+    this.reconcileAfter.delete(op.id);
+    Object.assign(op, {
+      status: "closed",
+      exitPrice: fill.price,
+      pnl,
+      closeReason: reason,
+      closedAt: fill.at,
+    });
+    this.open.delete(op.id);
+
+    const result = resultOf(pnl);
+    const amount = toNumber(pnl < 0n ? -pnl : pnl, limits.moneyScale);
+    const labels = { strategy: op.strategy, instrument: op.instrument };
+    metrics.operationsClosed.inc({ ...labels, result, close_reason: reason });
+    if (result === "win") metrics.profit.inc(labels, amount);
+    if (result === "loss") metrics.loss.inc(labels, amount);
+    if (op.openedAt !== null)
+      metrics.lifetime.observe({ strategy: op.strategy }, Math.max(0, fill.at - op.openedAt) / 1000);
+    if (op.pattern !== null)
+      metrics.patternPredictions.inc({ pattern: op.pattern, result: result === "win" ? "hit" : "miss" });
+    if (actor === "supervisor") metrics.interventions.inc({ reason });
+    logger.info("operation closed", {
+      event: "operation.closed",
+      operationId: op.id,
+      strategy: op.strategy,
+      instrument: op.instrument,
+      closeReason: reason,
+      result,
+      pnl: formatFixed(pnl, limits.moneyScale),
+    });
+
+    const breaches = ledger.breaches();
+    if (breaches.length > 0 && ledger.tradingState !== "halted") {
+      void this.setTradingState({
+        state: "halted",
+        reason: breaches.map((b) => `${b.code} (${b.observed} > ${b.limit})`).join(", "),
+        actor: "system",
+        trigger: "auto",
+        flatten: this.deps.flattenOnAutoHalt,
+      });
+    }
+    return op;
+  }
+}
+
+/**
+ * How long after an unconfirmed execution the executor is asked what happened: long enough for a
+ * request still travelling to land first, so the answer is final.
+ */
+export const UNCONFIRMED_GRACE_MS = 10_000;
+
+const OUTCOMES: Partial<Record<string, string>> = {
+  RISK_REJECTED: "rejected",
+  VALIDATION_FAILED: "invalid",
+  IDEMPOTENCY_CONFLICT: "conflict",
+  EXECUTION_FAILED: "failed",
+  EXECUTOR_UNAVAILABLE: "failed",
+  EXECUTION_UNCONFIRMED: "unconfirmed",
+};
+
+function submitOutcome(error: unknown): string {
+  return (error instanceof DomainError && OUTCOMES[error.code]) || "error";
+}
+
+/** A stable fingerprint of a submit body: the same fields in any order hash the same. */
+export function hashRequest(body: SubmitOperationBody): string {
+  const canonical = JSON.stringify(
+    Object.keys(body)
+      .sort()
+      .map((key) => [key, String(body[key as keyof SubmitOperationBody])]),
+  );
+  return createHash("sha256").update(canonical).digest("hex");
+}
+
+interface ParsedAmounts {
+  size: bigint | "auto";
+  stopLoss: bigint | null;
+  takeProfit: bigint | null;
+  problems: ProblemDetail[];
+}
+
+/** Reads the body's decimals at the instrument's precision; too many decimals is a problem, not a rounding. */
+function parseAmounts(body: SubmitOperationBody, priceScale: number, sizeScale: number): ParsedAmounts {
+  const problems: ProblemDetail[] = [];
+  const read = (field: string, value: string | number | undefined, scale: number): bigint | null => {
+    if (value === undefined) return null;
+    try {
+      const units = parseFixed(value, scale);
+      if (units <= 0n)
+        problems.push({ code: "INVALID_FIELD", path: `body.${field}`, message: "must be greater than 0" });
+      return units;
+    } catch (error) {
+      if (!(error instanceof FixedPointError)) throw error;
+      problems.push({ code: "INVALID_FIELD", path: `body.${field}`, message: error.message });
+      return null;
+    }
+  };
+  return {
+    size: body.size === "auto" ? "auto" : (read("size", body.size, sizeScale) ?? 0n),
+    stopLoss: read("stopLoss", body.stopLoss, priceScale),
+    takeProfit: read("takeProfit", body.takeProfit, priceScale),
+    problems,
+  };
+}

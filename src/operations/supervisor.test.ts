@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
+import { ManualClock } from "../platform/clock.js";
+
+describe("Supervisor", () => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  async function setup() {
+    const clock = new ManualClock(Date.now());
+    const executor = new ScriptedExecutor(undefined, clock);
+    t = await startTestApp({}, { executor, clock });
+    const submit = async (body: Record<string, unknown>) =>
+      (
+        (await (await t.call("POST", "/v1/operations", { body: submitBody(body) })).json()) as {
+          id: string;
+          status: string;
+        }
+      ).id;
+    const get = async (id: string) =>
+      (await (await t.call("GET", `/v1/operations/${id}`)).json()) as Record<string, unknown>;
+    return { clock, executor, submit, get };
+  }
+
+  it("closes a long at its stop-loss and a short at its take-profit", async () => {
+    const { executor, submit, get } = await setup();
+    const long = await submit({ side: "buy", stopLoss: "64000", takeProfit: "66000" });
+    const short = await submit({ side: "sell", stopLoss: "66000", takeProfit: "64500" });
+    executor.setPrice("BTC-USD", 6_450_000n);
+    await t.app.supervisor.tick();
+    expect(await get(long)).toMatchObject({ status: "open" });
+    expect(await get(short)).toMatchObject({ status: "closed", closeReason: "take_profit", pnl: "50.00" });
+    executor.setPrice("BTC-USD", 6_400_000n); // exactly the stop
+    await t.app.supervisor.tick();
+    expect(await get(long)).toMatchObject({ status: "closed", closeReason: "stop_loss", pnl: "-100.00" });
+    const interventions = await t.app.registry.getSingleMetricAsString("opsguard_interventions_total");
+    expect(interventions).toContain('opsguard_interventions_total{reason="take_profit"} 1');
+    expect(interventions).toContain('opsguard_interventions_total{reason="stop_loss"} 1');
+  });
+
+  it("closes at the time limit and not a moment before", async () => {
+    const { clock, submit, get } = await setup();
+    const id = await submit({ maxDurationSec: 30 });
+    clock.advance(29_999);
+    await t.app.supervisor.tick();
+    expect(await get(id)).toMatchObject({ status: "open" });
+    clock.advance(1);
+    await t.app.supervisor.tick();
+    expect(await get(id)).toMatchObject({ status: "closed", closeReason: "timeout" });
+  });
+
+  it("values open operations at the last price", async () => {
+    const { executor, submit } = await setup();
+    await submit({ side: "buy", size: "0.5" });
+    await submit({ side: "sell", size: "0.2", instrument: "ETH-USD" });
+    executor.setPrice("BTC-USD", 6_520_000n); // +200 × 0.5 = +100
+    executor.setPrice("ETH-USD", 321_000n); // short, +10 × 0.2 = −2
+    await t.app.supervisor.tick();
+    expect(t.app.supervisor.unrealized.get("BTC-USD")).toBe(100);
+    expect(t.app.supervisor.unrealized.get("ETH-USD")).toBe(-2);
+    const gauge = await t.app.registry.getSingleMetricAsString("opsguard_unrealized_pnl");
+    expect(gauge).toContain('opsguard_unrealized_pnl{instrument="BTC-USD"} 100');
+  });
+
+  it("books the supervisor's closes into P&L and pattern accuracy", async () => {
+    const { executor, submit } = await setup();
+    await submit({ side: "buy", takeProfit: "65100", pattern: "double-bottom" });
+    await submit({ side: "buy", stopLoss: "64900", pattern: "range-break", instrument: "BTC-USD" });
+    executor.setPrice("BTC-USD", 6_510_000n);
+    await t.app.supervisor.tick();
+    executor.setPrice("BTC-USD", 6_490_000n);
+    await t.app.supervisor.tick();
+    const patterns = await t.app.registry.getSingleMetricAsString("opsguard_pattern_predictions_total");
+    expect(patterns).toContain('opsguard_pattern_predictions_total{pattern="double-bottom",result="hit"} 1');
+    expect(patterns).toContain('opsguard_pattern_predictions_total{pattern="range-break",result="miss"} 1');
+    const profit = await t.app.registry.getSingleMetricAsString("opsguard_profit_total");
+    expect(profit).toContain('opsguard_profit_total{strategy="trend-follow",instrument="BTC-USD"} 10');
+    const loss = await t.app.registry.getSingleMetricAsString("opsguard_loss_total");
+    expect(loss).toContain('opsguard_loss_total{strategy="trend-follow",instrument="BTC-USD"} 10');
+  });
+});

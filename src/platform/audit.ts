@@ -1,0 +1,195 @@
+import { createHash } from "node:crypto";
+import type { Clock } from "./clock.js";
+import type { Db } from "./db.js";
+
+/** `prev_hash` of the first entry. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** Keys dropped from details, at any depth, in case a caller passes a secret by mistake. */
+const SECRET_KEYS = /token|secret|password/i;
+
+/** One entry of the audit log. */
+export interface AuditEntry {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+/** What a caller records. `details` must hold no secrets (keys that look like one are dropped). */
+export interface AuditInput {
+  /** Principal id or a system name such as `supervisor`. */
+  actor: string;
+  /** Stable dotted name, e.g. `trading.state`. */
+  action: string;
+  target?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** The result of {@link AuditLog.verify}: the first broken entry, if any. */
+export type AuditVerification =
+  { ok: true; entries: number } | { ok: false; brokenAt: number; reason: string };
+
+interface AuditRow {
+  seq: bigint;
+  at: bigint;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * An append-only, hash-chained audit log: each entry's hash covers the previous hash and the
+ * canonical JSON of the entry, so editing or deleting any row but the last breaks the chain.
+ * (Triggers forbid UPDATE and DELETE; the chain catches whoever bypasses them.)
+ */
+export class AuditLog {
+  private readonly insert;
+  private readonly tail;
+  private readonly page;
+  private readonly all;
+  private readonly appendInTransaction;
+
+  constructor(
+    db: Db,
+    private readonly clock: Clock,
+  ) {
+    this.insert = db.prepare<[bigint, number, string, string, string | null, string, string, string]>(
+      "INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.tail = db.prepare<[], Pick<AuditRow, "seq" | "hash">>(
+      "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+    );
+    this.page = db.prepare<[number, number], AuditRow>(
+      "SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
+    );
+    this.all = db.prepare<[], AuditRow>("SELECT * FROM audit_log ORDER BY seq");
+    // The tail is read inside the write, not cached across calls: an outer transaction that rolls
+    // back, or another process appending, would leave a cached hash pointing at a row that does
+    // not exist. Reading the last row of the rowid B-tree costs one short descent.
+    // Nested inside a caller's transaction, better-sqlite3 turns this into a savepoint.
+    const transaction = db.transaction((input: AuditInput) => this.write(input));
+    this.appendInTransaction = (input: AuditInput): AuditEntry => transaction.immediate(input);
+  }
+
+  /**
+   * Appends an entry and returns it. Synchronous; may be called inside a caller's
+   * `db.transaction`, in which case it commits or rolls back with it.
+   */
+  append(input: AuditInput): AuditEntry {
+    return this.appendInTransaction(input);
+  }
+
+  /** Entries with `seq > afterSeq` (default: from the start), oldest first, at most `limit`. */
+  list({ afterSeq = 0, limit }: { afterSeq?: number; limit: number }): AuditEntry[] {
+    return this.page.all(afterSeq, limit).map(toEntry);
+  }
+
+  /** Walks the whole chain and reports the first entry whose link or hash does not match. */
+  verify(): AuditVerification {
+    let prevHash = GENESIS_HASH;
+    let entries = 0;
+    for (const row of this.all.iterate()) {
+      let entry: AuditEntry;
+      try {
+        entry = toEntry(row);
+      } catch {
+        return { ok: false, brokenAt: Number(row.seq), reason: "details are not valid JSON" };
+      }
+      if (entry.prevHash !== prevHash) {
+        return {
+          ok: false,
+          brokenAt: entry.seq,
+          reason: "prev_hash does not match the previous entry's hash",
+        };
+      }
+      if (hashEntry(entry) !== entry.hash) {
+        return { ok: false, brokenAt: entry.seq, reason: "hash does not match the entry's contents" };
+      }
+      prevHash = entry.hash;
+      entries += 1;
+    }
+    return { ok: true, entries };
+  }
+
+  private write({ actor, action, target = null, details = {} }: AuditInput): AuditEntry {
+    const last = this.tail.get();
+    const seq = (last?.seq ?? 0n) + 1n;
+    // Round-trip through JSON so the hash covers exactly what is stored and later read back.
+    const detailsJson = canonicalJson(withoutSecrets(details));
+    const entry: AuditEntry = {
+      seq: Number(seq),
+      at: this.clock.now(),
+      actor,
+      action,
+      target,
+      details: JSON.parse(detailsJson) as Record<string, unknown>,
+      prevHash: last?.hash ?? GENESIS_HASH,
+      hash: "",
+    };
+    entry.hash = hashEntry(entry);
+    this.insert.run(seq, entry.at, actor, action, target, detailsJson, entry.prevHash, entry.hash);
+    return entry;
+  }
+}
+
+function toEntry(row: AuditRow): AuditEntry {
+  return {
+    seq: Number(row.seq),
+    at: Number(row.at),
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/** sha256(prev_hash + canonical JSON of {seq, at, actor, action, target, details}), hex. */
+function hashEntry({ seq, at, actor, action, target, details, prevHash }: AuditEntry): string {
+  return createHash("sha256")
+    .update(prevHash + canonicalJson({ seq, at, actor, action, target, details }))
+    .digest("hex");
+}
+
+/**
+ * JSON with object keys sorted at every depth, so equal values always hash alike. Values JSON
+ * cannot hold become what `JSON.stringify` makes of them, except bigint, which becomes a string.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === "bigint") return v.toString();
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const source = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(source)
+        .sort()
+        .map((key) => [key, source[key]]),
+    );
+  });
+}
+
+function withoutSecrets(value: unknown): Record<string, unknown> {
+  const strip = (v: unknown, depth: number): unknown => {
+    // Dates and the like serialise through toJSON; leave them whole.
+    if (v === null || typeof v !== "object" || typeof (v as { toJSON?: unknown }).toJSON === "function")
+      return v;
+    // Past this depth nothing is checked, so nothing is kept.
+    if (depth > 8) return "[too deep]";
+    if (Array.isArray(v)) return v.map((item) => strip(item, depth + 1));
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([key]) => !SECRET_KEYS.test(key))
+        .map(([key, item]) => [key, strip(item, depth + 1)]),
+    );
+  };
+  return strip(value, 0) as Record<string, unknown>;
+}

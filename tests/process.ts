@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+
+export const MAIN = new URL("../dist/main.js", import.meta.url).pathname;
+
+/** A `node dist/main.js` child process and what it told us. */
+export interface Child {
+  process: ChildProcess;
+  port: number;
+  /** The admin token from `<dataDir>/admin-token`. */
+  token: string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts `opsguard serve` (or another command) as a child process on a free port and waits for
+ * its `server.started` log line. Fails loudly when the build is missing.
+ */
+export async function startChild(
+  dataDir: string,
+  args: string[] = ["serve"],
+  env: Record<string, string> = {},
+): Promise<Child> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH, OPSGUARD_DATA_DIR: dataDir, OPSGUARD_SERVER_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const stderr: string[] = [];
+  child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no server.started within 15 s; stderr: ${stderr.join("")}`)),
+      15_000,
+    );
+    void exited.then((code) =>
+      reject(new Error(`exited with ${code} before starting; stderr: ${stderr.join("")}`)),
+    );
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      try {
+        const entry = JSON.parse(line) as { event?: string; port?: number };
+        if (entry.event === "server.started" && entry.port) {
+          clearTimeout(timer);
+          resolve(entry.port);
+        }
+      } catch {
+        // not a JSON log line
+      }
+    });
+  });
+  const token = readFileSync(`${dataDir}/admin-token`, "utf8").trim();
+  return { process: child, port, token, exited };
+}
