@@ -107,6 +107,8 @@ export class ScriptedExecutor implements Executor {
   failWith: Error | undefined;
   /** When set, open and close wait for this promise first. */
   gate: Promise<void> | undefined;
+  /** When set, open and close execute, then reject with this error: an answer lost on the way. */
+  loseAnswerWith: Error | undefined;
 
   constructor(
     prices: Record<string, bigint> = { "BTC-USD": 6_500_000n, "ETH-USD": 320_000n, "SOL-USD": 150_000n },
@@ -135,6 +137,7 @@ export class ScriptedExecutor implements Executor {
     if (existing) return existing.entry;
     const entry = { price: this.prices.get(request.instrument)!, at: this.clock.now() };
     this.orders.set(request.operationId, { entry });
+    if (this.loseAnswerWith) throw this.loseAnswerWith;
     return entry;
   }
 
@@ -145,6 +148,7 @@ export class ScriptedExecutor implements Executor {
     const order = this.orders.get(request.operationId);
     if (!order) throw new ExecutionError(`unknown operation ${request.operationId}`, "refused");
     order.exit ??= { price: this.prices.get(request.instrument)!, at: this.clock.now() };
+    if (this.loseAnswerWith) throw this.loseAnswerWith;
     return order.exit;
   }
 

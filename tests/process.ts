@@ -8,7 +8,7 @@ export const MAIN = new URL("../dist/main.js", import.meta.url).pathname;
 export interface Child {
   process: ChildProcess;
   port: number;
-  /** The admin token from `<dataDir>/admin-token`. */
+  /** The admin token from `<dataDir>/admin-token` (or the file named by the caller). */
   token: string;
   exited: Promise<number | null>;
 }
@@ -21,6 +21,7 @@ export async function startChild(
   dataDir: string,
   args: string[] = ["serve"],
   env: Record<string, string> = {},
+  tokenFile = "admin-token",
 ): Promise<Child> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
   const child = spawn(process.execPath, [MAIN, ...args], {
@@ -50,6 +51,6 @@ export async function startChild(
       }
     });
   });
-  const token = readFileSync(`${dataDir}/admin-token`, "utf8").trim();
+  const token = readFileSync(`${dataDir}/${tokenFile}`, "utf8").trim();
   return { process: child, port, token, exited };
 }

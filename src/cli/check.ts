@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs"
 import { databasePath } from "../app.js";
 import { loadConfig, ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { openDatabase } from "../platform/db.js";
+import { quickCheck } from "../platform/db.js";
 
 /** The minimum Node.js major version opsguard supports. */
 const MIN_NODE_MAJOR = 20;
@@ -43,10 +43,8 @@ export function checkEnvironment(options: { path?: string; env: NodeJS.ProcessEn
   const db = databasePath(config);
   if (existsSync(db)) {
     try {
-      const handle = openDatabase({ path: db });
-      const result = handle.pragma("quick_check", { simple: true });
-      handle.close();
-      if (result !== "ok") problems.push(`database ${db}: quick_check reports ${String(result)}`);
+      const result = quickCheck(db);
+      if (result !== "ok") problems.push(`database ${db}: quick_check reports ${result}`);
     } catch (error) {
       problems.push(`database ${db}: ${(error as Error).message}`);
     }

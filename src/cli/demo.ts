@@ -10,7 +10,7 @@ export async function runDemo(config: Config): Promise<void> {
   const { id, token } = running.app.tokens.create("admin", "demo-strategy");
   running.app.logger.info("demo strategy started", {
     event: "demo.started",
-    tokenId: id,
+    principalId: id,
     dataDir: demo.dataDir,
   });
   const host = demo.server.host === "0.0.0.0" || demo.server.host === "::" ? "127.0.0.1" : demo.server.host;

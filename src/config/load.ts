@@ -57,14 +57,14 @@ export function loadConfig({ path, env }: LoadConfigOptions): LoadedConfig {
   }
 
   problems.push(...applyEnvOverrides(raw, env));
-  if (problems.length > 0) throw new ConfigError(problems);
-
+  // Validate even after a file or variable problem, so one run reports every problem.
   const result = Config.safeParse(raw);
   if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`),
+    problems.push(
+      ...result.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`),
     );
   }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return { config: result.data, source };
 }
 
@@ -76,13 +76,17 @@ export function loadConfig({ path, env }: LoadConfigOptions): LoadedConfig {
 function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
   const problems: string[] = [];
   const keys = envKeyIndex();
+  const overrides: { name: string; value: string; path: string[] }[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name) || value === undefined) continue;
     const path = keys.get(name.slice(ENV_PREFIX.length));
-    if (!path) {
-      problems.push(`${name}: not a configuration key`);
-      continue;
-    }
+    if (!path) problems.push(`${name}: not a configuration key`);
+    else overrides.push({ name, value, path });
+  }
+  // Sections before their leaves: otherwise OPSGUARD_SERVER would silently erase
+  // OPSGUARD_SERVER_PORT whenever the environment happened to list it later.
+  overrides.sort((a, b) => a.path.length - b.path.length);
+  for (const { name, value, path } of overrides) {
     let parsed: unknown;
     try {
       parsed = parseYaml(value);

@@ -15,6 +15,9 @@ const PATTERN_EXITS: readonly { takeProfit: number; stopLoss: number }[] = [
   { takeProfit: 1.5, stopLoss: 1.2 },
 ];
 
+/** Exits of patient operations: far enough that the time limit usually comes first. */
+const PATIENT_EXITS = { takeProfit: 8, stopLoss: 8 };
+
 export interface DemoStrategyOptions {
   baseUrl: string;
   /** An admin token: the demo also resumes trading after an automatic halt. */
@@ -70,23 +73,31 @@ export class DemoStrategy {
     const random = this.options.random ?? Math.random;
     if (await this.resumeIfHalted()) return;
     if (this.open.length > 0 && random() < 0.08) {
-      const id = this.open.splice(Math.floor(random() * this.open.length), 1)[0]!;
-      await this.call("POST", `/v1/operations/${id}/close`, {});
+      // The newest is the likeliest to be still open: most close at their exits within seconds.
+      await this.call("POST", `/v1/operations/${this.open.pop()!}/close`, {});
+      return;
+    }
+    if (random() < 0.03) {
+      // A burst from one strategy, faster than its token bucket refills: RATE_LIMITED.
+      const strategy = [...this.options.limits.strategies][0]!;
+      await Promise.all(Array.from({ length: 8 }, () => this.submit(random, strategy)));
       return;
     }
     await this.submit(random);
   }
 
-  private async submit(random: () => number): Promise<void> {
+  private async submit(random: () => number, only?: string): Promise<void> {
     const { limits, executor } = this.options;
     const strategies = [...limits.strategies];
     const patterns = [...limits.patterns];
     const instruments = [...limits.instruments.keys()];
-    const strategy = strategies[Math.floor(random() * strategies.length)]!;
+    const strategy = only ?? strategies[Math.floor(random() * strategies.length)]!;
     const instrument = instruments[Math.floor(random() * instruments.length)]!;
     const scales = limits.instruments.get(instrument)!;
     const patternIndex = Math.floor(random() * patterns.length);
-    const exits = PATTERN_EXITS[patternIndex % PATTERN_EXITS.length]!;
+    // Some operations are patient: exits far away and a short time limit, so they time out.
+    const patient = random() < 0.15;
+    const exits = patient ? PATIENT_EXITS : PATTERN_EXITS[patternIndex % PATTERN_EXITS.length]!;
     const side = random() < 0.5 ? "buy" : "sell";
     const price = (await executor.quote(instrument)).price;
     const sign = side === "buy" ? 1n : -1n;
@@ -109,7 +120,7 @@ export class DemoStrategy {
       size,
       stopLoss: at(-exits.stopLoss),
       takeProfit: at(exits.takeProfit),
-      maxDurationSec: 5 + Math.floor(random() * 25),
+      maxDurationSec: patient ? 2 + Math.floor(random() * 4) : 5 + Math.floor(random() * 25),
       pattern: patterns[patternIndex],
       confidence: Math.round((0.5 + random() * 0.5) * 100) / 100,
     };

@@ -162,7 +162,9 @@ export class WebhookExecutor implements Executor {
       const scales = this.options.instruments[order.instrument];
       if (!scales) throw new ExecutionError(`webhook: unknown instrument ${order.instrument}`, "refused");
       headers["content-type"] = "application/json";
-      headers["idempotency-key"] = order.operationId;
+      // One key per action: a bridge that caches answers by this header alone must not answer a
+      // close with the open's fill.
+      headers["idempotency-key"] = `${order.operationId}:${path.endsWith("/close") ? "close" : "open"}`;
       body = JSON.stringify({
         operationId: order.operationId,
         instrument: order.instrument,
@@ -181,7 +183,9 @@ export class WebhookExecutor implements Executor {
         }
       });
     } catch (error) {
-      const outcome: FailureOutcome = mayHaveActed && method === "POST" ? "unknown" : "refused";
+      // A timed-out attempt may have reached the bridge, whichever handler saw the error first.
+      const acted = mayHaveActed || error instanceof TaskCancelledError;
+      const outcome: FailureOutcome = acted && method === "POST" ? "unknown" : "refused";
       if (error instanceof AttemptError && !error.retryable) {
         // The bridge answered and refused: a definite answer, whatever earlier attempts did.
         throw new ExecutionError(`webhook: ${error.message}`, "refused", { cause: error });
@@ -207,7 +211,8 @@ export class WebhookExecutor implements Executor {
   private async attempt(url: URL, init: RequestInit & { signal: AbortSignal }): Promise<unknown> {
     let response: Response;
     try {
-      response = await fetch(url, init);
+      // A redirect would turn a POST into a GET; a 3xx is answered as a refusal instead.
+      response = await fetch(url, { ...init, redirect: "manual" });
     } catch (error) {
       if (init.signal.aborted) throw error;
       const code = (error as { cause?: { code?: string } }).cause?.code;
@@ -262,12 +267,19 @@ export class WebhookExecutor implements Executor {
 
   /** Reads a decimal and rounds it half-even to `scale`: the bridge is the authority on fills. */
   private decimal(value: string | number, scale: number): bigint {
+    let units: bigint | undefined;
     try {
-      return rescale(parseFixed(value, MAX_ANSWER_SCALE), MAX_ANSWER_SCALE, scale);
+      units = rescale(parseFixed(value, MAX_ANSWER_SCALE), MAX_ANSWER_SCALE, scale);
     } catch (error) {
       if (!(error instanceof FixedPointError)) throw error;
-      throw new ExecutionError(`webhook: price ${JSON.stringify(value)} is not a decimal`, "unknown");
     }
+    if (units === undefined || units <= 0n) {
+      throw new ExecutionError(
+        `webhook: price ${JSON.stringify(value)} is not a positive decimal`,
+        "unknown",
+      );
+    }
+    return units;
   }
 
   private time(value: string | number | undefined): number {

@@ -47,3 +47,24 @@ export function migrate(db: Db): void {
     })();
   });
 }
+
+/**
+ * Runs `PRAGMA quick_check` on a database file without changing it (read-only, no migrations)
+ * and returns what SQLite reports: `"ok"` for a sound file. Throws when the file is not a
+ * database, or its schema is newer than this opsguard.
+ */
+export function quickCheck(path: string): string {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const version = Number(db.pragma("user_version", { simple: true }));
+    if (version > MIGRATIONS.length) {
+      throw new Error(
+        `database schema version ${version} is newer than this opsguard (${MIGRATIONS.length})`,
+      );
+    }
+    const rows = db.pragma("quick_check") as { quick_check: string }[];
+    return rows.map((row) => row.quick_check).join("; ");
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,181 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { tempDir } from "../../tests/harness.js";
+import { MAIN } from "../../tests/process.js";
+import { openDatabase } from "../platform/db.js";
+import { checkEnvironment } from "./check.js";
+
+let dir: string;
+let dataDir: string;
+
+beforeEach(() => {
+  dir = tempDir("opsguard-check-");
+  dataDir = join(dir, "data");
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Writes `opsguard.yaml` in the test folder with `dataDir` set and the given lines appended. */
+function writeConfig(...lines: string[]): string {
+  const path = join(dir, "opsguard.yaml");
+  writeFileSync(path, [`dataDir: ${dataDir}`, ...lines].join("\n"));
+  return path;
+}
+
+/** Writes a secret file with exactly `mode`, whatever the umask. */
+function writeSecret(name: string, mode: number): string {
+  const path = join(dir, name);
+  writeFileSync(path, "s3cret\n");
+  chmodSync(path, mode);
+  return path;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+describe("checkEnvironment", () => {
+  it("passes on the defaults and creates a private data folder", () => {
+    const result = checkEnvironment({ path: writeConfig(), env: {} });
+    expect(result.problems).toEqual([]);
+    expect(result.warnings).toEqual([]);
+    expect(result.config?.dataDir).toBe(dataDir);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+  });
+
+  it("lists every problem at once", () => {
+    const tokenFile = join(dir, "no-such-token");
+    const { problems } = checkEnvironment({
+      path: writeConfig("auth:", "  enabled: false", "server:", "  host: 0.0.0.0"),
+      env: { OPSGUARD_METRICS_BEARER_TOKEN_FILE: tokenFile },
+    });
+    expect(problems).toHaveLength(2);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "auth.enabled is false while server.host 0.0.0.0 is not a loopback address",
+        expect.stringMatching(new RegExp(`^metrics\\.bearerTokenFile ${escapeRegExp(tokenFile)}: .*ENOENT`)),
+      ]),
+    );
+  });
+
+  it.each(["127.0.0.1", "localhost", "::1"])("allows auth disabled on the loopback address %s", (host) => {
+    const { problems } = checkEnvironment({
+      path: writeConfig(),
+      env: { OPSGUARD_AUTH_ENABLED: "false", OPSGUARD_SERVER_HOST: host },
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it.each([
+    ["metrics.bearerTokenFile", "OPSGUARD_METRICS_BEARER_TOKEN_FILE"],
+    ["executor.webhook.tokenFile", "OPSGUARD_EXECUTOR_WEBHOOK_TOKEN_FILE"],
+  ])("warns when %s is readable by group or others", (key, variable) => {
+    const loose = writeSecret("loose-token", 0o644);
+    const result = checkEnvironment({ path: writeConfig(), env: { [variable]: loose } });
+    expect(result.problems).toEqual([]);
+    expect(result.warnings).toEqual([`${key} ${loose}: readable by group or others; use chmod 600`]);
+
+    const tight = writeSecret("tight-token", 0o600);
+    expect(checkEnvironment({ path: writeConfig(), env: { [variable]: tight } }).warnings).toEqual([]);
+  });
+
+  it("warns when the data folder is open to others", () => {
+    mkdirSync(dataDir);
+    chmodSync(dataDir, 0o755);
+    const result = checkEnvironment({ path: writeConfig(), env: {} });
+    expect(result.problems).toEqual([]);
+    expect(result.warnings).toEqual([`dataDir ${dataDir}: readable or writable by others (mode 755)`]);
+  });
+
+  it("reports a data folder that cannot be created", () => {
+    writeFileSync(dataDir, "a file, not a folder");
+    const { problems } = checkEnvironment({ path: writeConfig(), env: {} });
+    expect(problems).toEqual([expect.stringMatching(new RegExp(`^dataDir ${escapeRegExp(dataDir)}: `))]);
+  });
+
+  it("accepts a healthy database", () => {
+    openDatabase({ path: join(dataDir, "opsguard.db") }).close();
+    expect(checkEnvironment({ path: writeConfig(), env: {} }).problems).toEqual([]);
+  });
+
+  it("reports a database file that is not a database", () => {
+    const db = join(dataDir, "opsguard.db");
+    mkdirSync(dataDir, { mode: 0o700 });
+    writeFileSync(db, Buffer.alloc(8192, 0xa5));
+    const { problems } = checkEnvironment({ path: writeConfig(), env: {} });
+    expect(problems).toEqual([
+      expect.stringMatching(new RegExp(`^database ${escapeRegExp(db)}: .*not a database`)),
+    ]);
+  });
+
+  it("returns config errors as problems, without a config", () => {
+    const result = checkEnvironment({
+      path: writeConfig("server:", "  port: 70000"),
+      env: { OPSGUARD_SERVR_HOST: "0.0.0.0" },
+    });
+    expect(result.config).toBeUndefined();
+    expect(result.warnings).toEqual([]);
+    expect(result.problems).toEqual([
+      "OPSGUARD_SERVR_HOST: not a configuration key",
+      expect.stringMatching(/^server\.port: /),
+    ]);
+    // Nothing is touched on disk when the config itself is wrong.
+    expect(existsSync(dataDir)).toBe(false);
+  });
+});
+
+describe("opsguard check (the built CLI)", () => {
+  /** Runs `node dist/main.js check` in the empty test folder with only PATH and `env` set. */
+  function runCheck(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+    const child = spawnSync(process.execPath, [MAIN, "check"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, ...env },
+      encoding: "utf8",
+      timeout: 15_000,
+    });
+    if (child.error) throw child.error;
+    return { status: child.status, stdout: child.stdout, stderr: child.stderr };
+  }
+
+  it("exits 0 and says so when all is well", () => {
+    const result = runCheck({ OPSGUARD_DATA_DIR: dataDir });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe(`opsguard check: ok (data in ${dataDir}, executor paper)\n`);
+    expect(result.status).toBe(0);
+  });
+
+  it("exits 1 and lists each problem on stderr", () => {
+    const tokenFile = join(dir, "no-such-token");
+    const result = runCheck({
+      OPSGUARD_DATA_DIR: dataDir,
+      OPSGUARD_AUTH_ENABLED: "false",
+      OPSGUARD_SERVER_HOST: "0.0.0.0",
+      OPSGUARD_METRICS_BEARER_TOKEN_FILE: tokenFile,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe("opsguard check: 2 problem(s)");
+    expect(lines).toContain("  - auth.enabled is false while server.host 0.0.0.0 is not a loopback address");
+    expect(lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^  - metrics\\.bearerTokenFile ${escapeRegExp(tokenFile)}: `)),
+    );
+  });
+
+  it("exits 1 naming an invalid value and a misspelt variable", () => {
+    const result = runCheck({
+      OPSGUARD_DATA_DIR: dataDir,
+      OPSGUARD_SERVER_PORT: "abc",
+      OPSGUARD_SERVER_HOTS: "0.0.0.0",
+    });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe("opsguard check: 2 problem(s)");
+    expect(lines).toContain("  - OPSGUARD_SERVER_HOTS: not a configuration key");
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}- server\.port: .*number/));
+  });
+});
