@@ -57,6 +57,7 @@ export function loadConfig({ path, env }: LoadConfigOptions): LoadedConfig {
   }
 
   problems.push(...applyEnvOverrides(raw, env));
+  applyOtelEnvironment(raw, env);
   // Validate even after a file or variable problem, so one run reports every problem.
   const result = Config.safeParse(raw);
   if (!result.success) {
@@ -99,6 +100,26 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv)
   return problems;
 }
 
+/**
+ * The standard OpenTelemetry variables name the traces endpoint when the config does not:
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as is, or `OTEL_EXPORTER_OTLP_ENDPOINT` plus `/v1/traces`
+ * (OTLP/HTTP spec). `OTEL_TRACES_EXPORTER=none` turns tracing off. Headers in
+ * `OTEL_EXPORTER_OTLP_HEADERS` are read by the exporter itself, so secrets stay out of the config.
+ */
+function applyOtelEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const traces = (raw.telemetry as { traces?: { endpoint?: unknown } } | undefined)?.traces;
+  if (env.OTEL_TRACES_EXPORTER === "none") {
+    setPath(raw, ["telemetry", "traces", "endpoint"], undefined);
+    return;
+  }
+  if (traces?.endpoint !== undefined) return;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  const endpoint =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() ||
+    (base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined);
+  if (endpoint) setPath(raw, ["telemetry", "traces", "endpoint"], endpoint);
+}
+
 let envKeys: Map<string, string[]> | undefined;
 function envKeyIndex(): Map<string, string[]> {
   if (envKeys) return envKeys;
@@ -116,6 +137,10 @@ function envKeyIndex(): Map<string, string[]> {
     ["metrics", "bearerTokenFile"],
     ["executor", "webhook", "url"],
     ["executor", "webhook", "tokenFile"],
+    ["logging", "loki", "url"],
+    ["logging", "loki", "tokenFile"],
+    ["logging", "loki", "tenant"],
+    ["telemetry", "traces", "endpoint"],
   ]) {
     envKeys.set(path.map(toEnvSegment).join("_"), path);
   }

@@ -134,6 +134,71 @@ export const WebhookExecutorConfig = z.object({
 
 export type WebhookExecutorConfig = z.infer<typeof WebhookExecutorConfig>;
 
+export const LoggingConfig = z.object({
+  /** Least severe level written. @default "info" */
+  level: z.enum(["error", "warn", "info", "debug"]).default("info"),
+  console: z
+    .object({
+      /** Write log lines to the console (stdout; errors and warnings to stderr). @default true */
+      enabled: z.boolean().default(true),
+      /** `auto`: readable lines on a terminal, JSON lines otherwise. @default "auto" */
+      format: z.enum(["auto", "json", "pretty"]).default("auto"),
+    })
+    .prefault({}),
+  file: z
+    .object({
+      /** Write JSON lines to rotated files. @default false */
+      enabled: z.boolean().default(false),
+      /** Folder of the log files; relative paths are under `dataDir`. @default "logs" */
+      dir: z.string().min(1).default("logs"),
+      /** Rotate when a file reaches this size (`k`, `m` or `g` suffix). @default "20m" */
+      maxSize: z
+        .string()
+        .regex(/^\d+[kmg]$/, "a size such as 20m")
+        .default("20m"),
+      /** Delete rotated files older than this many days. @default 14 */
+      maxAgeDays: z.number().int().positive().default(14),
+    })
+    .prefault({}),
+  loki: z
+    .object({
+      /** Loki base URL, e.g. http://loki:3100; lines are pushed to `<url>/loki/api/v1/push`. Off when unset. */
+      url: z.url().optional(),
+      /** File holding a bearer token sent to Loki (or to the gateway in front of it). */
+      tokenFile: z.string().optional(),
+      /** `X-Scope-OrgID` for a multi-tenant Loki. */
+      tenant: z.string().min(1).optional(),
+      /** Lines held while Loki is slow or down; beyond this the oldest are dropped and counted. @default 10000 */
+      maxBufferedLines: z.number().int().positive().default(10_000),
+      /** Lines per push, at most. @default 1000 */
+      batchSize: z.number().int().positive().default(1000),
+      /** Time between two pushes. @default 1000 */
+      batchIntervalMs: z.number().int().positive().default(1000),
+      /** Deadline of one push; the request is aborted after it. @default 5000 */
+      timeoutMs: z.number().int().positive().default(5000),
+    })
+    .prefault({}),
+});
+export type LoggingConfig = z.infer<typeof LoggingConfig>;
+
+export const TracesConfig = z.object({
+  /**
+   * OTLP/HTTP traces endpoint, e.g. http://tempo:4318/v1/traces. Off when unset (tracing then
+   * costs next to nothing). `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * (plus `/v1/traces`) set it too; this key wins.
+   */
+  endpoint: z.url().optional(),
+  /** Extra request headers (non-secret, e.g. `X-Scope-OrgID`); secrets go in `OTEL_EXPORTER_OTLP_HEADERS`. */
+  headers: z.record(z.string(), z.string()).default({}),
+  /** Share of traces recorded, 0..1 (parent-based: a caller's sampling decision is kept). @default 1 */
+  sampleRatio: z.number().min(0).max(1).default(1),
+  /** Finished spans held while the collector is slow or down; beyond this new ones are dropped and counted. @default 2048 */
+  maxQueueSize: z.number().int().positive().default(2048),
+  /** Deadline of one export request. @default 5000 */
+  exportTimeoutMs: z.number().int().positive().default(5000),
+});
+export type TracesConfig = z.infer<typeof TracesConfig>;
+
 export const Config = z
   .object({
     /** Where the SQLite database, the admin token and local files live. @default "./data" */
@@ -160,10 +225,10 @@ export const Config = z
         bearerTokenFile: z.string().optional(),
       })
       .prefault({}),
-    logging: z
+    logging: LoggingConfig.prefault({}),
+    telemetry: z
       .object({
-        /** Least severe level written. @default "info" */
-        level: z.enum(["error", "warn", "info", "debug"]).default("info"),
+        traces: TracesConfig.prefault({}),
       })
       .prefault({}),
     accounting: z
