@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
-import { Registry } from "prom-client";
+import { httpInstrumentationMiddleware } from "@hono/otel";
 import type { Config } from "./config/schema.js";
 import { createExecutor } from "./execution/create.js";
 import type { Executor } from "./execution/executor.js";
@@ -10,6 +10,8 @@ import { instrumentExecutor } from "./execution/instrumented.js";
 import { authenticate, bearerGuard } from "./http/auth.js";
 import type { AppEnv } from "./http/env.js";
 import { httpMetrics } from "./http/metrics.js";
+import { metricsEndpoint } from "./http/metrics-endpoint.js";
+import { spanErrors } from "./http/span-errors.js";
 import { createErrorHandler, notFoundHandler, validationHook } from "./http/problem.js";
 import { TokenStore } from "./http/tokens.js";
 import { OperationRepository } from "./operations/repository.js";
@@ -20,8 +22,9 @@ import { AuditLog } from "./platform/audit.js";
 import { SYSTEM_CLOCK, type Clock } from "./platform/clock.js";
 import { openDatabase, type Db } from "./platform/db.js";
 import { toNumber } from "./platform/fixed-point.js";
-import { createLogger, type Logger } from "./platform/logger.js";
-import { createMetrics, type Metrics } from "./platform/metrics.js";
+import { createLogging, type Logger } from "./platform/logger.js";
+import { createMetrics, createRegistry, type Metrics, type MetricsRegistry } from "./platform/metrics.js";
+import { startTracing, type Tracing } from "./platform/tracing.js";
 import { VERSION } from "./platform/version.js";
 import { drawdownRatio } from "./risk/evaluate.js";
 import type { RiskLedger } from "./risk/ledger.js";
@@ -45,7 +48,8 @@ export interface AppOverrides {
 export interface OpsguardApp {
   http: OpenAPIHono<AppEnv>;
   db: Db;
-  registry: Registry;
+  registry: MetricsRegistry;
+  tracing: Tracing;
   metrics: Metrics;
   logger: Logger;
   tokens: TokenStore;
@@ -57,10 +61,23 @@ export interface OpsguardApp {
   executor: Executor;
   /** Reconciles what a previous process left unknown, then starts supervising. */
   start(): Promise<void>;
-  /** Stops supervising and closes the database. */
-  stop(): Promise<void>;
+  /**
+   * Stops supervising, exports the spans still queued (giving up after `deadlineMs`, default 5 s)
+   * and closes the database.
+   */
+  stop(deadlineMs?: number): Promise<void>;
+  /**
+   * Writes out the log file and pushes the lines buffered for Loki, giving up after `deadlineMs`
+   * even when Loki hangs; then only the console is left. Call it last at shutdown.
+   */
+  flushLogs(deadlineMs: number): Promise<void>;
   readonly ready: boolean;
 }
+
+/** `service.name` of traces and the `service` label of logs. */
+export const SERVICE_NAME = "opsguard";
+/** How long shutdown waits for spans and log lines to reach their destination. */
+const DEFAULT_FLUSH_DEADLINE_MS = 5_000;
 
 /** The path of the database file under the data folder. */
 export function databasePath(config: Config): string {
@@ -70,15 +87,27 @@ export function databasePath(config: Config): string {
 /** The composition root: builds every part from the config and wires them together. */
 export function createApp(config: Config, overrides: AppOverrides = {}): OpsguardApp {
   const clock = overrides.clock ?? SYSTEM_CLOCK;
-  const registry = new Registry();
+  const registry = createRegistry();
   const metrics = createMetrics(registry, { version: VERSION, runtime: overrides.runtimeMetrics ?? true });
-  const logger =
-    overrides.logger ??
-    createLogger({
-      level: config.logging.level,
-      env: config.env,
-      onLine: (level) => metrics.logMessages.inc({ level }),
-    });
+  const tracing = startTracing({
+    config: config.telemetry.traces,
+    service: SERVICE_NAME,
+    version: VERSION,
+    env: config.env,
+    onDropped: (count) => metrics.telemetryDropped.inc({ signal: "traces" }, count),
+  });
+  const { tracer } = tracing;
+  const logging = overrides.logger
+    ? { logger: overrides.logger, close: () => Promise.resolve() }
+    : createLogging({
+        config: config.logging,
+        dataDir: config.dataDir,
+        env: config.env,
+        service: SERVICE_NAME,
+        onLine: (level) => metrics.logMessages.inc({ level }),
+        onDropped: (lines) => metrics.telemetryDropped.inc({ signal: "logs" }, lines),
+      });
+  const { logger } = logging;
   const db = openDatabase({ path: overrides.databasePath ?? databasePath(config) });
   const audit = new AuditLog(db, clock);
   const tokens = new TokenStore(db, clock);
@@ -89,6 +118,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   const executor = instrumentExecutor(
     overrides.executor ?? createExecutor(config, { db, clock, logger }),
     metrics,
+    tracer,
   );
   const service = new OperationsService({
     db,
@@ -101,6 +131,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     metrics,
     logger,
     clock,
+    tracer,
     flattenOnAutoHalt: config.risk.flattenOnAutoHalt,
   });
   const supervisor = new Supervisor({
@@ -109,9 +140,15 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     limits,
     clock,
     logger,
+    tracer,
     intervalMs: config.supervisor.monitorIntervalMs,
   });
 
+  metrics.declareSeries({
+    strategies: config.strategies,
+    instruments: Object.keys(config.instruments),
+    patterns: config.patterns,
+  });
   metrics.setStateSource(() => {
     const view = ledger.view();
     const m = limits.moneyScale;
@@ -132,7 +169,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   const http = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   http.onError(createErrorHandler(logger));
   http.notFound(notFoundHandler);
+  // Outermost, so the SERVER span (named `<METHOD> <route>`) covers everything below it.
+  http.use(httpInstrumentationMiddleware({ tracer, serviceName: SERVICE_NAME, serviceVersion: VERSION }));
   http.use(requestId());
+  http.use(spanErrors());
   http.use(httpMetrics(metrics));
 
   http.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -145,10 +185,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     ? readFileSync(config.metrics.bearerTokenFile, "utf8").trim()
     : undefined;
   if (metricsToken) http.use("/metrics", bearerGuard(metricsToken));
-  http.get("/metrics", async (c) => {
-    const body = await registry.metrics();
-    return c.body(body, 200, { "content-type": registry.contentType });
-  });
+  http.get("/metrics", metricsEndpoint(registry));
 
   http.use("/v1/*", authenticate({ tokens, enabled: config.auth.enabled }));
   http.route("/", operationRoutes({ service, repo, limits }));
@@ -173,6 +210,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     http,
     db,
     registry,
+    tracing,
     metrics,
     logger,
     tokens,
@@ -182,6 +220,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     ledger,
     limits,
     executor,
+    flushLogs: (deadlineMs) => logging.close(deadlineMs),
     get ready() {
       return ready;
     },
@@ -190,10 +229,11 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       supervisor.start();
       ready = true;
     },
-    async stop() {
+    async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {
       ready = false;
       await supervisor.stop();
       await executor.stop?.();
+      await tracing.shutdown(deadlineMs);
       db.close();
     },
   };

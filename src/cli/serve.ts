@@ -8,7 +8,11 @@ export interface RunningServer {
   app: OpsguardApp;
   server: ServerType;
   port: number;
-  /** Stops accepting, lets in-flight requests finish, stops the app. */
+  /**
+   * Stops accepting, lets in-flight requests finish, stops the supervisor, flushes spans and log
+   * lines and closes the database, within `server.shutdownDeadlineMs` (a request still running at
+   * the deadline is cut; flushing gives up at it).
+   */
   close(): Promise<void>;
 }
 
@@ -40,8 +44,20 @@ export async function startServer(config: Config, overrides: AppOverrides = {}):
     server,
     port,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await app.stop();
+      const deadline = Date.now() + config.server.shutdownDeadlineMs;
+      const remaining = (): number => Math.max(0, deadline - Date.now());
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // In-flight requests may finish; a connection still busy at the deadline is cut.
+      const cut = setTimeout(
+        () => "closeAllConnections" in server && server.closeAllConnections(),
+        remaining(),
+      );
+      await closed;
+      clearTimeout(cut);
+      // Spans and logs share what is left, so a hung collector and a hung Loki cannot add up.
+      await app.stop(remaining() / 2);
+      app.logger.info("stopped", { event: "server.stopped" });
+      await app.flushLogs(remaining());
     },
   };
 }

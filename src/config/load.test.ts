@@ -83,7 +83,7 @@ describe("loadConfig: the file", () => {
     );
     const { config, source } = loadConfig({ path, env: {} });
     expect(source).toBe(path);
-    expect(config.server).toEqual({ host: DEFAULTS.server.host, port: 9000 });
+    expect(config.server).toEqual({ host: DEFAULTS.server.host, port: 9000, shutdownDeadlineMs: 10_000 });
     expect(config.risk).toEqual({
       ...DEFAULTS.risk,
       maxDailyLoss: "2000",
@@ -155,7 +155,7 @@ describe("loadConfig: OPSGUARD_* overrides", () => {
   it("wins over the file", () => {
     const path = writeFile("file.yaml", "server:\n  host: 0.0.0.0\n  port: 9000\n");
     const { config } = loadConfig({ path, env: { OPSGUARD_SERVER_PORT: "9090" } });
-    expect(config.server).toEqual({ host: "0.0.0.0", port: 9090 });
+    expect(config.server).toEqual({ host: "0.0.0.0", port: 9090, shutdownDeadlineMs: 10_000 });
   });
 
   it("sets nested leaves by their upper snake case path", () => {
@@ -176,7 +176,7 @@ describe("loadConfig: OPSGUARD_* overrides", () => {
   it("replaces a whole section given as JSON", () => {
     const path = writeFile("file.yaml", "server:\n  host: 0.0.0.0\n  port: 9000\n");
     const { config } = loadConfig({ path, env: { OPSGUARD_SERVER: '{"port": 9091}' } });
-    expect(config.server).toEqual({ host: DEFAULTS.server.host, port: 9091 });
+    expect(config.server).toEqual({ host: DEFAULTS.server.host, port: 9091, shutdownDeadlineMs: 10_000 });
   });
 
   it("replaces a whole nested section given as YAML", () => {
@@ -191,7 +191,11 @@ describe("loadConfig: OPSGUARD_* overrides", () => {
       { ...section, ...leaf },
       { ...leaf, ...section },
     ]) {
-      expect(loadConfig({ env }).config.server).toEqual({ host: "0.0.0.0", port: 9090 });
+      expect(loadConfig({ env }).config.server).toEqual({
+        host: "0.0.0.0",
+        port: 9090,
+        shutdownDeadlineMs: 10_000,
+      });
     }
   });
 
@@ -315,6 +319,50 @@ describe("loadConfig: validation", () => {
   it("requires at least one instrument", () => {
     expect(loadProblems({ env: { OPSGUARD_INSTRUMENTS: "{}" } })).toEqual([
       "instruments: declare at least one instrument",
+    ]);
+  });
+});
+
+describe("loadConfig: OpenTelemetry variables", () => {
+  const endpoint = (env: NodeJS.ProcessEnv, path?: string) =>
+    loadConfig({ env, path }).config.telemetry.traces.endpoint;
+
+  it("leaves traces off without an endpoint", () => {
+    expect(endpoint({})).toBeUndefined();
+  });
+
+  it("appends /v1/traces to OTEL_EXPORTER_OTLP_ENDPOINT, as the OTLP/HTTP specification says", () => {
+    expect(endpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://tempo:4318/" })).toBe(
+      "http://tempo:4318/v1/traces",
+    );
+  });
+
+  it("takes OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, over the general one", () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://tempo:4318/custom",
+    };
+    expect(endpoint(env)).toBe("http://tempo:4318/custom");
+  });
+
+  it("lets the config key win over the variables", () => {
+    const path = writeFile("otel.yaml", "telemetry: { traces: { endpoint: http://mine:4318/v1/traces } }\n");
+    expect(endpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://other:4318" }, path)).toBe(
+      "http://mine:4318/v1/traces",
+    );
+    expect(endpoint({ OPSGUARD_TELEMETRY_TRACES_ENDPOINT: "http://env:4318/v1/traces" }, path)).toBe(
+      "http://env:4318/v1/traces",
+    );
+  });
+
+  it("turns traces off with OTEL_TRACES_EXPORTER=none", () => {
+    const path = writeFile("otel.yaml", "telemetry: { traces: { endpoint: http://mine:4318/v1/traces } }\n");
+    expect(endpoint({ OTEL_TRACES_EXPORTER: "none" }, path)).toBeUndefined();
+  });
+
+  it("reports an endpoint that is not a URL", () => {
+    expect(catchConfigError({ env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "tempo:4318" } }).problems).toEqual([
+      expect.stringContaining("telemetry.traces.endpoint"),
     ]);
   });
 });

@@ -6,6 +6,8 @@ const Decimal = z.union([
   z.number().nonnegative(),
 ]);
 const Ratio = z.number().min(0).max(1);
+/** An http(s) URL: `tempo:4318` parses as a URL with scheme `tempo:`, which is never meant. */
+const HttpUrl = z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" });
 const Name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, "letters, digits, '_', '.', ':' or '-', at most 64");
@@ -113,7 +115,7 @@ export type PaperExecutorConfig = z.infer<typeof PaperExecutorConfig>;
 
 export const WebhookExecutorConfig = z.object({
   /** Base URL of the external executor, e.g. http://broker-bridge:9000 */
-  url: z.url().optional(),
+  url: HttpUrl.optional(),
   /** File holding a bearer token sent to the executor. */
   tokenFile: z.string().optional(),
   /** Deadline of one HTTP attempt. @default 2000 */
@@ -163,7 +165,7 @@ export const LoggingConfig = z.object({
   loki: z
     .object({
       /** Loki base URL, e.g. http://loki:3100; lines are pushed to `<url>/loki/api/v1/push`. Off when unset. */
-      url: z.url().optional(),
+      url: HttpUrl.optional(),
       /** File holding a bearer token sent to Loki (or to the gateway in front of it). */
       tokenFile: z.string().optional(),
       /** `X-Scope-OrgID` for a multi-tenant Loki. */
@@ -187,7 +189,7 @@ export const TracesConfig = z.object({
    * costs next to nothing). `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`
    * (plus `/v1/traces`) set it too; this key wins.
    */
-  endpoint: z.url().optional(),
+  endpoint: HttpUrl.optional(),
   /** Extra request headers (non-secret, e.g. `X-Scope-OrgID`); secrets go in `OTEL_EXPORTER_OTLP_HEADERS`. */
   headers: z.record(z.string(), z.string()).default({}),
   /** Share of traces recorded, 0..1 (parent-based: a caller's sampling decision is kept). @default 1 */
@@ -211,6 +213,11 @@ export const Config = z
         host: z.string().min(1).default("127.0.0.1"),
         /** TCP port. @default 8080 */
         port: z.number().int().min(0).max(65535).default(8080),
+        /**
+         * On SIGTERM/SIGINT: how long in-flight requests, then queued spans and log lines, may take
+         * before the process exits anyway. @default 10000
+         */
+        shutdownDeadlineMs: z.number().int().positive().default(10_000),
       })
       .prefault({}),
     auth: z

@@ -13,6 +13,7 @@ import {
   type ICancellationContext,
   type IDefaultPolicyContext,
 } from "cockatiel";
+import { context, propagation } from "@opentelemetry/api";
 import { z } from "zod";
 import type { InstrumentConfig, WebhookExecutorConfig } from "../config/schema.js";
 import type { Clock } from "../platform/clock.js";
@@ -157,6 +158,8 @@ export class WebhookExecutor implements Executor {
       "user-agent": `opsguard/${VERSION}`,
     };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    // W3C traceparent: the bridge's own spans join the operation's trace.
+    propagation.inject(context.active(), headers);
     let body: string | undefined;
     if (order) {
       const scales = this.options.instruments[order.instrument];

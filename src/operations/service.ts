@@ -1,13 +1,15 @@
-import { createHash } from "node:crypto";
+import type { Tracer } from "@opentelemetry/api";
 import { monotonicFactory } from "ulid";
 import { ExecutionError, type Executor, type Fill } from "../execution/executor.js";
 import type { AuditLog } from "../platform/audit.js";
 import type { Clock } from "../platform/clock.js";
 import type { Db } from "../platform/db.js";
-import { DomainError, type ProblemDetail } from "../platform/errors.js";
-import { FixedPointError, formatFixed, multiply, parseFixed, toNumber } from "../platform/fixed-point.js";
+import { DomainError } from "../platform/errors.js";
+import { formatFixed, multiply, toNumber } from "../platform/fixed-point.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
+import { ATTR, dbWrite, inSpanSync, SPAN } from "../platform/spans.js";
+import { traceExemplar } from "../platform/tracing.js";
 import type { TradingState } from "../risk/codes.js";
 import { evaluateRisk } from "../risk/evaluate.js";
 import type { RiskLedger } from "../risk/ledger.js";
@@ -16,6 +18,7 @@ import type { RiskRepository } from "../risk/repository.js";
 import { direction, resultOf, type CloseReason, type Operation } from "./model.js";
 import type { OperationRepository } from "./repository.js";
 import type { SubmitOperationBody } from "./schemas.js";
+import { hashRequest, parseAmounts, submitOutcome } from "./submit-input.js";
 
 export interface OperationsDeps {
   db: Db;
@@ -28,6 +31,7 @@ export interface OperationsDeps {
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
+  tracer: Tracer;
   /** Close every open operation when trading is halted automatically. */
   flattenOnAutoHalt: boolean;
 }
@@ -96,13 +100,20 @@ export class OperationsService {
 
   /** Validates, risk-checks, persists and executes a new operation, or replays an existing one. */
   async submit(body: SubmitOperationBody, actor: Actor): Promise<SubmitResult> {
-    const stop = this.deps.metrics.submitDuration.startTimer();
+    const started = performance.now();
+    const observe = (outcome: string): void =>
+      this.deps.metrics.submitDuration.observe({
+        labels: { outcome },
+        value: (performance.now() - started) / 1000,
+        // The request's trace, so a slow bucket in Grafana links to a trace that shows why.
+        exemplarLabels: traceExemplar(),
+      });
     try {
       const result = await this.submitOnce(body, actor);
-      stop({ outcome: result.replayed ? "replayed" : "accepted" });
+      observe(result.replayed ? "replayed" : "accepted");
       return result;
     } catch (error) {
-      stop({ outcome: submitOutcome(error) });
+      observe(submitOutcome(error));
       throw error;
     }
   }
@@ -132,20 +143,28 @@ export class OperationsService {
     const again = repo.findByClientId(body.strategy, body.clientId);
     if (again) return this.replay(again, requestHash);
     const usage = ledger.usage(body.strategy, body.instrument, withinRate);
-    const decision = evaluateRisk(
-      {
-        strategy: body.strategy,
-        instrument: body.instrument,
-        pattern: body.pattern ?? null,
-        side: body.side,
-        size: parsed?.size ?? "auto",
-        stopLoss: parsed?.stopLoss ?? null,
-        takeProfit: parsed?.takeProfit ?? null,
-        price,
-      },
-      usage,
-      limits,
-    );
+    const request = {
+      strategy: body.strategy,
+      instrument: body.instrument,
+      pattern: body.pattern ?? null,
+      side: body.side,
+      size: parsed?.size ?? "auto",
+      stopLoss: parsed?.stopLoss ?? null,
+      takeProfit: parsed?.takeProfit ?? null,
+      price,
+    } as const;
+    const attributes = { [ATTR.STRATEGY]: body.strategy, [ATTR.INSTRUMENT]: body.instrument };
+    const decision = inSpanSync(this.deps.tracer, SPAN.RISK_CHECK, attributes, (span) => {
+      const result = evaluateRisk(request, usage, limits);
+      // A rejection is a decision, not an error of the span.
+      span.setAttribute(ATTR.RISK_DECISION, result.failures.length > 0 ? "rejected" : "accepted");
+      if (result.failures.length > 0)
+        span.setAttribute(
+          ATTR.RISK_FAILED_CODES,
+          result.failures.map((f) => f.code),
+        );
+      return result;
+    });
     if (decision.failures.length > 0) {
       const strategyLabel = limits.strategies.has(body.strategy) ? body.strategy : "unknown";
       for (const failure of decision.failures)
@@ -187,15 +206,17 @@ export class OperationsService {
       openedAt: null,
       closedAt: null,
     };
-    this.deps.db.transaction(() => {
-      repo.insertPending(op);
-      this.deps.audit.append({
-        actor,
-        action: "operation.submit",
-        target: op.id,
-        details: { clientId: op.clientId },
-      });
-    })();
+    dbWrite(this.deps.tracer, "operation.submit", () =>
+      this.deps.db.transaction(() => {
+        repo.insertPending(op);
+        this.deps.audit.append({
+          actor,
+          action: "operation.submit",
+          target: op.id,
+          details: { clientId: op.clientId },
+        });
+      })(),
+    );
     ledger.reserve(op);
     metrics.operationsSubmitted.inc({ strategy: op.strategy, instrument: op.instrument });
 
@@ -219,10 +240,12 @@ export class OperationsService {
       throw new DomainError("INVALID_STATE", `operation ${id} is ${op.status}; only open operations close`);
     }
     const now = this.deps.clock.now();
-    this.deps.db.transaction(() => {
-      this.deps.repo.requestClose(id, reason, now);
-      this.deps.audit.append({ actor, action: "operation.close", target: id, details: { reason } });
-    })();
+    dbWrite(this.deps.tracer, "operation.close_request", () =>
+      this.deps.db.transaction(() => {
+        this.deps.repo.requestClose(id, reason, now);
+        this.deps.audit.append({ actor, action: "operation.close", target: id, details: { reason } });
+      })(),
+    );
     op.closeRequestedAt = now;
     op.closeReason = reason;
     const closing = this.finishClose(op, reason, actor);
@@ -253,13 +276,8 @@ export class OperationsService {
       this.unresolved.delete(op.id);
       if (status.state === "unknown") {
         // The executor never saw it: nothing was executed, so it is safe to call it failed.
-        if (
-          repo.markFailed(
-            op.id,
-            "the executor has no record of this operation; nothing was executed",
-            clock.now(),
-          )
-        ) {
+        const reason = "the executor has no record of this operation; nothing was executed";
+        if (dbWrite(this.deps.tracer, "operation.fail", () => repo.markFailed(op.id, reason, clock.now()))) {
           ledger.release(op);
           metrics.operationsFailed.inc({ strategy: op.strategy, stage: "reconcile" });
         }
@@ -304,21 +322,23 @@ export class OperationsService {
     const { ledger, riskRepo, audit, metrics, logger, db } = this.deps;
     const previous = ledger.tradingState;
     if (previous !== change.state) {
-      db.transaction(() => {
-        ledger.setTradingState(change.state, change.reason);
-        riskRepo.save(ledger.state);
-        audit.append({
-          actor: change.actor,
-          action: "trading.state",
-          target: change.state,
-          details: {
-            from: previous,
-            reason: change.reason,
-            trigger: change.trigger,
-            flatten: change.flatten ?? false,
-          },
-        });
-      })();
+      dbWrite(this.deps.tracer, "trading.state", () =>
+        db.transaction(() => {
+          ledger.setTradingState(change.state, change.reason);
+          riskRepo.save(ledger.state);
+          audit.append({
+            actor: change.actor,
+            action: "trading.state",
+            target: change.state,
+            details: {
+              from: previous,
+              reason: change.reason,
+              trigger: change.trigger,
+              flatten: change.flatten ?? false,
+            },
+          });
+        })(),
+      );
       metrics.tradingStateChanges.inc({ state: change.state, trigger: change.trigger });
       const event = change.state === "active" ? "trading.resumed" : `trading.${change.state}`;
       logger.warn(`trading ${change.state}: ${change.reason}`, {
@@ -373,7 +393,7 @@ export class OperationsService {
           [{ code: "EXECUTION_UNCONFIRMED", message: reason }],
         );
       }
-      repo.markFailed(op.id, reason, clock.now());
+      dbWrite(this.deps.tracer, "operation.fail", () => repo.markFailed(op.id, reason, clock.now()));
       ledger.release(op);
       op.status = "failed";
       op.failureReason = reason;
@@ -402,7 +422,9 @@ export class OperationsService {
   private markOpen(op: Operation, fill: Fill): void {
     const scales = this.deps.limits.instruments.get(op.instrument)!;
     const notional = multiply(fill.price, scales.price, op.size, scales.size, this.deps.limits.moneyScale);
-    this.deps.repo.markOpen(op.id, fill.price, notional, fill.at);
+    dbWrite(this.deps.tracer, "operation.open", () =>
+      this.deps.repo.markOpen(op.id, fill.price, notional, fill.at),
+    );
     this.deps.ledger.refill(op, notional);
     Object.assign(op, { status: "open", entryPrice: fill.price, notional, openedAt: fill.at });
     this.open.set(op.id, op);
@@ -434,7 +456,7 @@ export class OperationsService {
           [{ code: "EXECUTION_UNCONFIRMED", message }],
         );
       }
-      this.deps.repo.clearCloseRequest(op.id);
+      dbWrite(this.deps.tracer, "operation.close_refused", () => this.deps.repo.clearCloseRequest(op.id));
       op.closeRequestedAt = null;
       op.closeReason = null;
       this.deps.metrics.operationsFailed.inc({ strategy: op.strategy, stage: "close" });
@@ -458,13 +480,15 @@ export class OperationsService {
     const pnl =
       direction(op.side) *
       multiply(fill.price - op.entryPrice!, scales.price, op.size, scales.size, limits.moneyScale);
-    const booked = db.transaction(() => {
-      if (!repo.markClosed(op.id, fill.price, pnl, reason, fill.at)) return false;
-      ledger.book(op, pnl);
-      riskRepo.save(ledger.state);
-      riskRepo.saveStreak(op.strategy, ledger.streakOf(op.strategy));
-      return true;
-    })();
+    const booked = dbWrite(this.deps.tracer, "operation.book", () =>
+      db.transaction(() => {
+        if (!repo.markClosed(op.id, fill.price, pnl, reason, fill.at)) return false;
+        ledger.book(op, pnl);
+        riskRepo.save(ledger.state);
+        riskRepo.saveStreak(op.strategy, ledger.streakOf(op.strategy));
+        return true;
+      })(),
+    );
     // Someone else booked it first: report what is recorded, count nothing twice.
     if (!booked) return repo.get(op.id) ?? op;
     this.reconcileAfter.delete(op.id);
@@ -517,57 +541,3 @@ export class OperationsService {
  * request still travelling to land first, so the answer is final.
  */
 export const UNCONFIRMED_GRACE_MS = 10_000;
-
-const OUTCOMES: Partial<Record<string, string>> = {
-  RISK_REJECTED: "rejected",
-  VALIDATION_FAILED: "invalid",
-  IDEMPOTENCY_CONFLICT: "conflict",
-  EXECUTION_FAILED: "failed",
-  EXECUTOR_UNAVAILABLE: "failed",
-  EXECUTION_UNCONFIRMED: "unconfirmed",
-};
-
-function submitOutcome(error: unknown): string {
-  return (error instanceof DomainError && OUTCOMES[error.code]) || "error";
-}
-
-/** A stable fingerprint of a submit body: the same fields in any order hash the same. */
-export function hashRequest(body: SubmitOperationBody): string {
-  const canonical = JSON.stringify(
-    Object.keys(body)
-      .sort()
-      .map((key) => [key, String(body[key as keyof SubmitOperationBody])]),
-  );
-  return createHash("sha256").update(canonical).digest("hex");
-}
-
-interface ParsedAmounts {
-  size: bigint | "auto";
-  stopLoss: bigint | null;
-  takeProfit: bigint | null;
-  problems: ProblemDetail[];
-}
-
-/** Reads the body's decimals at the instrument's precision; too many decimals is a problem, not a rounding. */
-function parseAmounts(body: SubmitOperationBody, priceScale: number, sizeScale: number): ParsedAmounts {
-  const problems: ProblemDetail[] = [];
-  const read = (field: string, value: string | number | undefined, scale: number): bigint | null => {
-    if (value === undefined) return null;
-    try {
-      const units = parseFixed(value, scale);
-      if (units <= 0n)
-        problems.push({ code: "INVALID_FIELD", path: `body.${field}`, message: "must be greater than 0" });
-      return units;
-    } catch (error) {
-      if (!(error instanceof FixedPointError)) throw error;
-      problems.push({ code: "INVALID_FIELD", path: `body.${field}`, message: error.message });
-      return null;
-    }
-  };
-  return {
-    size: body.size === "auto" ? "auto" : (read("size", body.size, sizeScale) ?? 0n),
-    stopLoss: read("stopLoss", body.stopLoss, priceScale),
-    takeProfit: read("takeProfit", body.takeProfit, priceScale),
-    problems,
-  };
-}

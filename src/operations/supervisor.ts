@@ -1,9 +1,12 @@
+import { context, ROOT_CONTEXT, SpanKind, type Tracer } from "@opentelemetry/api";
+import { suppressTracing } from "@opentelemetry/core";
 import type { Executor } from "../execution/executor.js";
 import type { Clock } from "../platform/clock.js";
 import { multiply, toNumber } from "../platform/fixed-point.js";
 import type { Logger } from "../platform/logger.js";
 import type { RiskLimits } from "../risk/limits.js";
-import { direction, exitTriggered } from "./model.js";
+import { ATTR, inSpan, SPAN } from "../platform/spans.js";
+import { direction, exitTriggered, type CloseReason } from "./model.js";
 import type { OperationsService } from "./service.js";
 
 export interface SupervisorOptions {
@@ -12,6 +15,7 @@ export interface SupervisorOptions {
   limits: RiskLimits;
   clock: Clock;
   logger: Logger;
+  tracer: Tracer;
   /** Time between two ticks. */
   intervalMs: number;
 }
@@ -60,14 +64,18 @@ export class Supervisor {
     const instruments = new Set<string>();
     for (const op of service.open.values()) instruments.add(op.instrument);
     const quotes = new Map<string, bigint>();
-    await Promise.all(
-      [...instruments].map(async (instrument) => {
-        try {
-          quotes.set(instrument, (await executor.quote(instrument)).price);
-        } catch (error) {
-          this.logQuoteError(instrument, error);
-        }
-      }),
+    // Routine quotes are not traced: a trace every tick per instrument would bury the ones that
+    // matter. Interventions below get a trace of their own.
+    await context.with(suppressTracing(ROOT_CONTEXT), () =>
+      Promise.all(
+        [...instruments].map(async (instrument) => {
+          try {
+            quotes.set(instrument, (await executor.quote(instrument)).price);
+          } catch (error) {
+            this.logQuoteError(instrument, error);
+          }
+        }),
+      ),
     );
 
     const now = clock.now();
@@ -78,7 +86,7 @@ export class Supervisor {
       if (price === undefined || op.entryPrice === null || op.closeRequestedAt !== null) continue;
       const reason = exitTriggered(op, price, now);
       if (reason) {
-        closes.push(service.close(op.id, reason, "supervisor"));
+        closes.push(this.intervene(op.id, reason));
         continue;
       }
       const scales = limits.instruments.get(op.instrument)!;
@@ -93,6 +101,18 @@ export class Supervisor {
     }
     await Promise.allSettled(closes);
     await service.reconcileUnresolved();
+  }
+
+  /** Closes an operation on the supervisor's own initiative, in a trace of its own. */
+  private intervene(id: string, reason: CloseReason): Promise<unknown> {
+    const options = {
+      root: true,
+      kind: SpanKind.INTERNAL,
+      attributes: { [ATTR.OPERATION_ID]: id, [ATTR.CLOSE_REASON]: reason },
+    };
+    return inSpan(this.options.tracer, SPAN.SUPERVISOR_INTERVENTION, options, () =>
+      this.options.service.close(id, reason, "supervisor"),
+    );
   }
 
   private logQuoteError(instrument: string, error: unknown): void {

@@ -1,5 +1,14 @@
-import type { Registry } from "prom-client";
-import { Counter, Gauge, Histogram, collectDefaultMetrics } from "prom-client";
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type OpenMetricsContentType,
+} from "prom-client";
+
+/** The registry opsguard's metrics live in: it renders OpenMetrics, so exemplars are kept. */
+export type MetricsRegistry = Registry<OpenMetricsContentType>;
 
 /** Latency buckets for the request path, in seconds: dense between 1 ms and 100 ms. */
 const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -18,6 +27,13 @@ export interface MetricsState {
   utilization: Readonly<Record<string, number>>;
 }
 
+/** The names the config declares: the only values the strategy, instrument and pattern labels take. */
+export interface DeclaredNames {
+  strategies: readonly string[];
+  instruments: readonly string[];
+  patterns: readonly string[];
+}
+
 export interface MetricsOptions {
   version: string;
   /** Collect the Node.js runtime metrics (event loop, GC, memory). @default true */
@@ -30,7 +46,7 @@ export const TRADING_STATES = ["active", "reducing", "halted"] as const;
  * Every metric opsguard exposes, in one place, registered in the given registry. Names and labels
  * are a contract with the dashboards and alert rules in `grafana/` and `prometheus/`.
  */
-export function createMetrics(registry: Registry, { version, runtime = true }: MetricsOptions) {
+export function createMetrics(registry: MetricsRegistry, { version, runtime = true }: MetricsOptions) {
   let state: (() => MetricsState) | undefined;
   const read = (): MetricsState | undefined => state?.();
   const registers = [registry];
@@ -62,9 +78,10 @@ export function createMetrics(registry: Registry, { version, runtime = true }: M
     }),
     submitDuration: new Histogram({
       name: "opsguard_operation_submit_duration_seconds",
-      help: "Time to answer an operation submit, by outcome (accepted, rejected, invalid, failed, replayed).",
+      help: "Time to answer an operation submit, by outcome (accepted, rejected, invalid, conflict, failed, unconfirmed, replayed).",
       labelNames: ["outcome"] as const,
       buckets: FAST_BUCKETS,
+      enableExemplars: true,
       registers,
     }),
     executionDuration: new Histogram({
@@ -72,6 +89,7 @@ export function createMetrics(registry: Registry, { version, runtime = true }: M
       help: "Time the executor took, by action (open, close, quote, status).",
       labelNames: ["executor", "action"] as const,
       buckets: FAST_BUCKETS,
+      enableExemplars: true,
       registers,
     }),
     executionErrors: new Counter({
@@ -142,6 +160,22 @@ export function createMetrics(registry: Registry, { version, runtime = true }: M
       labelNames: ["signal"] as const,
       registers,
     }),
+    /**
+     * Creates the series of every declared strategy, instrument and pattern at zero, so that a
+     * ratio such as win rate or pattern accuracy has both sides before the first loss or miss.
+     */
+    declareSeries({ strategies, instruments, patterns }: DeclaredNames): void {
+      for (const strategy of strategies) {
+        for (const instrument of instruments) {
+          for (const counter of [metrics.operationsSubmitted, metrics.profit, metrics.loss]) {
+            counter.inc({ strategy, instrument }, 0);
+          }
+        }
+      }
+      for (const pattern of patterns) {
+        for (const result of ["hit", "miss"]) metrics.patternPredictions.inc({ pattern, result }, 0);
+      }
+    },
     /** Sets where the state-derived gauges read from. */
     setStateSource(source: () => MetricsState): void {
       state = source;
@@ -242,7 +276,32 @@ export function createMetrics(registry: Registry, { version, runtime = true }: M
       registry.removeSingleMetric(name);
     }
   }
+  standardizeCounterNames(registry);
   return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The registry every metric lives in. It renders OpenMetrics, the only format that carries
+ * exemplars; `/metrics` converts to the classic text format for scrapers that ask for that.
+ */
+export function createRegistry(): MetricsRegistry {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry;
+}
+
+/**
+ * OpenMetrics names a counter family without `_total` and puts the suffix on its samples.
+ * prom-client renames its counters that way on the first OpenMetrics scrape; doing it up front
+ * means every rendering, the first included, agrees. Lookups by the `_total` name still work.
+ */
+function standardizeCounterNames(registry: MetricsRegistry): void {
+  for (const metric of registry.getMetricsAsArray()) {
+    // The type declares `name` read-only; prom-client itself assigns it the same way.
+    // MetricType is declared as an enum but not exported at run time: compare its string value.
+    if ((metric.type as unknown) === "counter")
+      (metric as { name: string }).name = metric.name.replace(/_total$/, "");
+  }
+}
