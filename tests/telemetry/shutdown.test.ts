@@ -53,6 +53,28 @@ describe("shutdown on SIGTERM", () => {
     expect(otlp.requests + loki.requests).toBeGreaterThan(0);
   }, 30_000);
 
+  it("exports the spans and logs of the built service (ESM, no preload) before it exits", async () => {
+    dataDir = tempDir();
+    otlp = await startOtlpReceiver();
+    loki = await startLokiReceiver();
+    const c = await startChild(dataDir, ["serve"], {
+      OPSGUARD_TELEMETRY_TRACES_ENDPOINT: otlp.url,
+      OPSGUARD_LOGGING_LOKI_URL: loki.url,
+    });
+    child = c;
+    expect((await submit(c)).status).toBe(201);
+    c.process.kill("SIGTERM");
+    expect(await c.exited).toBe(0);
+    child = undefined;
+    const names = new Set(otlp.spans.map((s) => s.name));
+    for (const name of ["POST /v1/operations", "risk.check", "db.write", "executor.open"]) {
+      expect(names.has(name), name).toBe(true);
+    }
+    const opened = loki.lines().find((l) => l.line.event === "operation.opened")!;
+    expect(otlp.spans.some((s) => s.traceId === opened.line.trace_id)).toBe(true);
+    expect(loki.lines().some((l) => l.line.event === "server.stopped")).toBe(true);
+  }, 30_000);
+
   it("exits at once on a second signal", async () => {
     const c = await startWithHungTelemetry(20_000);
     const inFlight = submit(c).catch(() => undefined);
