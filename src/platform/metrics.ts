@@ -175,6 +175,10 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
       for (const pattern of patterns) {
         for (const result of ["hit", "miss"]) metrics.patternPredictions.inc({ pattern, result }, 0);
       }
+      // increase() cannot count the change that creates a series: the first halt must find it.
+      for (const state of TRADING_STATES) {
+        for (const trigger of ["manual", "auto"]) metrics.tradingStateChanges.inc({ state, trigger }, 0);
+      }
     },
     /** Sets where the state-derived gauges read from. */
     setStateSource(source: () => MetricsState): void {

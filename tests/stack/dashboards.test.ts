@@ -2,29 +2,29 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExecutionError } from "../../src/execution/executor.js";
-import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../harness.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { collectExposedSeries } from "./exposition.js";
 import {
+  DASHBOARDS_DIR,
   PLACEHOLDER_DURATIONS,
-  ROOT,
   allPanels,
   dashboardQueries,
-  exposedSeriesNames,
+  readDashboards,
+  referencedVariables,
+  substituteVariables,
+  type DashboardJson,
+  type FoundQuery,
+} from "./grafana-tools.js";
+import {
   logqlRanges,
   parseLogql,
   parsePromql,
   promqlRangeCalls,
-  readYaml,
-  referencedVariables,
-  selectedMetrics,
-  substituteVariables,
+  promqlSelectors,
   syntaxErrors,
-  type DashboardJson,
-  type FoundQuery,
-} from "./grafana-tools.js";
+} from "./query-syntax.js";
+import { readYaml, REPO } from "./tools.js";
 
-const DASHBOARDS_DIR = join(ROOT, "grafana", "dashboards");
 const EXPECTED_UIDS = [
   "opsguard-overview",
   "opsguard-operations",
@@ -59,9 +59,7 @@ interface ProvisionedDatasource {
 const provisioned = readYaml<{ datasources: ProvisionedDatasource[] }>(
   "grafana/provisioning/datasources/datasources.yml",
 ).datasources;
-const dashboards: DashboardJson[] = readdirSync(DASHBOARDS_DIR)
-  .filter((file) => file.endsWith(".json"))
-  .map((file) => JSON.parse(readFileSync(join(DASHBOARDS_DIR, file), "utf8")) as DashboardJson);
+const dashboards = readDashboards();
 
 function variableNames(dashboard: DashboardJson): string[] {
   return (dashboard.templating?.list ?? []).map((v) => v.name);
@@ -77,8 +75,8 @@ describe("generated dashboards", () => {
   it("match what grafana/src generates, byte for byte (run `npm run dashboards` after a change)", () => {
     const out = mkdtempSync(join(tmpdir(), "opsguard-dashboards-"));
     try {
-      execFileSync(join(ROOT, "node_modules", ".bin", "tsx"), ["grafana/src/generate.ts", "--out", out], {
-        cwd: ROOT,
+      execFileSync(join(REPO, "node_modules", ".bin", "tsx"), ["grafana/src/generate.ts", "--out", out], {
+        cwd: REPO,
         stdio: "pipe",
       });
       const generated = readdirSync(out).sort();
@@ -294,42 +292,8 @@ describe("datasource references", () => {
 
 describe("metric names the dashboards use", () => {
   let exposed: Set<string>;
-  let test: TestApp;
   beforeAll(async () => {
-    const executor = new ScriptedExecutor();
-    test = await startTestApp({}, { executor, runtimeMetrics: true });
-    // Move every kind of metric: opens, a rejection, a win with a pattern, a loss, a failed
-    // execution, a halt that flattens what is open, an unmatched route.
-    const open = async (body: Record<string, unknown>) =>
-      (
-        (await (await test.call("POST", "/v1/operations", { body: submitBody(body) })).json()) as {
-          id: string;
-        }
-      ).id;
-    const win = await open({ pattern: "double-bottom" });
-    const loss = await open({ instrument: "ETH-USD", size: "1", pattern: "head-shoulders" });
-    await open({ instrument: "SOL-USD", size: "2" });
-    await test.call("POST", "/v1/operations", { body: submitBody({ size: "50" }) });
-    executor.setPrice("BTC-USD", 6_600_000n);
-    executor.setPrice("ETH-USD", 310_000n);
-    await test.call("POST", `/v1/operations/${win}/close`, { body: {} });
-    await test.call("POST", `/v1/operations/${loss}/close`, { body: {} });
-    executor.failWith = new ExecutionError("venue down", "refused");
-    await test.call("POST", "/v1/operations", { body: submitBody({ instrument: "ETH-USD", size: "1" }) });
-    executor.failWith = undefined;
-    await test.call("PUT", "/v1/risk/state", {
-      body: { state: "halted", reason: "dashboards test", flatten: true },
-    });
-    await test.call("GET", "/nowhere");
-
-    const scrape = async (accept?: string) =>
-      (await test.app.http.request("/metrics", { headers: accept ? { accept } : {} })).text();
-    const text = await scrape();
-    const openMetrics = await scrape("application/openmetrics-text; version=1.0.0");
-    exposed = new Set([...exposedSeriesNames(text), ...exposedSeriesNames(openMetrics)]);
-  });
-  afterAll(async () => {
-    await test.close();
+    exposed = (await collectExposedSeries()).names;
   });
 
   it("the live app exposes the metrics the scrape produced, with their samples", () => {
@@ -347,7 +311,7 @@ describe("metric names the dashboards use", () => {
   });
 
   it("are all exposed by opsguard, recording rules, Prometheus itself, or (in Tempo-derived panels) Tempo", () => {
-    const recording = existsSync(join(ROOT, "prometheus/rules/recording.yml"))
+    const recording = existsSync(join(REPO, "prometheus/rules/recording.yml"))
       ? new Set(
           readYaml<{ groups: { rules: { record?: string }[] }[] }>("prometheus/rules/recording.yml")
             .groups.flatMap((g) => g.rules)
@@ -358,7 +322,8 @@ describe("metric names the dashboards use", () => {
     for (const { dashboard, query } of allQueries()) {
       if (query.language !== "promql") continue;
       const expr = substituteVariables(query.expr, variableNames(dashboard));
-      for (const { name, matchers } of selectedMetrics(expr)) {
+      for (const { metric: name = "", matchers } of promqlSelectors(expr)) {
+        expect(name, `${query.where}: a selector without a metric name`).toBeTruthy();
         used.add(name);
         const where = `${query.where}: ${name}`;
         if (TEMPO_DERIVED.test(name)) {
@@ -371,10 +336,11 @@ describe("metric names the dashboards use", () => {
         expect(known, `${where} is not exposed by opsguard`).toBe(true);
         // opsguard's own series are read from its scrape job and the chosen instance only:
         // Prometheus, Alertmanager and Tempo expose process_* too.
-        if (name !== "ALERTS") expect(matchers, where).toContain('job="opsguard"');
+        if (name !== "ALERTS")
+          expect(matchers, where).toContainEqual({ label: "job", op: "=", value: "opsguard" });
         // The variable that lists the instances is the one selector that cannot filter by it.
         if (name !== "ALERTS" && !query.where.endsWith("variable instance")) {
-          expect(matchers, where).toContain('instance=~"var_instance"');
+          expect(matchers, where).toContainEqual({ label: "instance", op: "=~", value: "var_instance" });
         }
       }
     }

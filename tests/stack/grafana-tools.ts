@@ -1,32 +1,13 @@
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { SyntaxNode, Tree } from "@lezer/common";
-import { parser as logqlParser } from "@grafana/lezer-logql";
-import { parser as promqlParser } from "@prometheus-io/lezer-promql";
-import { parse as parseYaml } from "yaml";
-
-/** The repository root. */
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-/** Reads a YAML file of the repository. */
-export function readYaml<T = unknown>(relativePath: string): T {
-  return parseYaml(readFileSync(join(ROOT, relativePath), "utf8")) as T;
-}
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO } from "./tools.js";
 
 /**
- * The path of a command-line tool, or a loud failure: stack tests never skip because a binary is
- * missing (.ci/run installs them).
+ * Reading the generated Grafana dashboards (grafana/dashboards/*.json): their panels, their
+ * queries, and the variables those queries use.
  */
-export function requireBinary(name: string, versionArgs: string[], hint: string): string {
-  try {
-    execFileSync(name, versionArgs, { stdio: "ignore" });
-    return name;
-  } catch {
-    throw new Error(`${name} is not installed: ${hint}`);
-  }
-}
+
+export const DASHBOARDS_DIR = join(REPO, "grafana", "dashboards");
 
 // ---------------------------------------------------------------------------------------------
 // Grafana variables
@@ -42,156 +23,31 @@ export const PLACEHOLDER_DURATIONS = {
   __auto: "7004s",
 } as const;
 
+const VARIABLE_REFERENCE = /\$\{(\w+)(?::\w+)?\}|\$(\w+)/g;
+
 /**
- * Replaces `$name` and `${name}` by a value valid where Grafana's interpolation would put one:
- * interval variables by the durations above, the dashboard's own variables by a word. Anything
- * else (such as `${1}` in a label_replace replacement) is left as written.
+ * Replaces `$name`, `${name}` and `${name:format}` by `values[name]`. Anything else (such as `${1}`
+ * in a label_replace replacement) is left as written.
+ */
+export function interpolate(expr: string, values: Readonly<Record<string, string>>): string {
+  return expr.replace(VARIABLE_REFERENCE, (whole, braced?: string, bare?: string) => {
+    const name = braced ?? bare ?? "";
+    return Object.hasOwn(values, name) ? values[name]! : whole;
+  });
+}
+
+/**
+ * Replaces variables by a value valid where Grafana's interpolation would put one: interval
+ * variables by the durations above, the dashboard's own variables by the word `var_<name>`.
  */
 export function substituteVariables(expr: string, variableNames: readonly string[]): string {
-  return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (whole, braced?: string, bare?: string) => {
-    const name = braced ?? bare ?? "";
-    if (name in PLACEHOLDER_DURATIONS)
-      return PLACEHOLDER_DURATIONS[name as keyof typeof PLACEHOLDER_DURATIONS];
-    if (variableNames.includes(name)) return `var_${name}`;
-    return whole;
-  });
+  const words = Object.fromEntries(variableNames.map((name) => [name, `var_${name}`]));
+  return interpolate(expr, { ...words, ...PLACEHOLDER_DURATIONS });
 }
 
 /** Names of the variables a text refers to (`$x`, `${x}`, `${x:format}`). */
 export function referencedVariables(text: string): string[] {
-  return [...text.matchAll(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g)].map((m) => m[1] ?? m[2] ?? "");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parsing
-
-/** Positions and text of the syntax errors lezer recovered from. */
-export function syntaxErrors(tree: Tree, text: string): string[] {
-  const errors: string[] = [];
-  tree.iterate({
-    enter(node) {
-      if (node.type.isError)
-        errors.push(`at ${node.from}: "${text.slice(Math.max(0, node.from - 10), node.to + 10)}"`);
-    },
-  });
-  return errors;
-}
-
-export function parsePromql(expr: string): Tree {
-  return promqlParser.parse(expr);
-}
-
-export function parseLogql(expr: string): Tree {
-  return logqlParser.parse(expr);
-}
-
-function* descendants(node: SyntaxNode): Generator<SyntaxNode> {
-  for (let child = node.firstChild; child; child = child.nextSibling) {
-    yield child;
-    yield* descendants(child);
-  }
-}
-
-function childOfType(node: SyntaxNode, type: string): SyntaxNode | null {
-  for (let child = node.firstChild; child; child = child.nextSibling)
-    if (child.type.name === type) return child;
-  return null;
-}
-
-/** A metric a PromQL expression selects, with the label matchers written next to it. */
-export interface SelectedMetric {
-  name: string;
-  matchers: string;
-}
-
-/** Every `metric{…}` selector of a PromQL expression. */
-export function selectedMetrics(expr: string): SelectedMetric[] {
-  const tree = parsePromql(expr);
-  const found: SelectedMetric[] = [];
-  for (const node of descendants(tree.topNode)) {
-    if (node.type.name !== "VectorSelector") continue;
-    const identifier = childOfType(node, "Identifier");
-    const matchers = childOfType(node, "LabelMatchers");
-    if (identifier) {
-      found.push({
-        name: expr.slice(identifier.from, identifier.to),
-        matchers: matchers ? expr.slice(matchers.from, matchers.to) : "",
-      });
-    }
-  }
-  return found;
-}
-
-/** A range-vector function call and the range it was given. */
-export interface RangeCall {
-  fn: string;
-  range: string;
-}
-
-/** Every `rate`/`irate`/`increase` (or any function when `all`) with its `[range]`, in PromQL. */
-export function promqlRangeCalls(expr: string): RangeCall[] {
-  const tree = parsePromql(expr);
-  const calls: RangeCall[] = [];
-  for (const node of descendants(tree.topNode)) {
-    if (node.type.name !== "FunctionCall") continue;
-    const identifier = childOfType(node, "FunctionIdentifier");
-    const body = childOfType(node, "FunctionCallBody");
-    if (!identifier || !body) continue;
-    const fn = expr.slice(identifier.from, identifier.to);
-    const matrix = childOfType(body, "MatrixSelector");
-    const duration = matrix ? childOfType(matrix, "DurationExpr") : null;
-    if (duration) calls.push({ fn, range: expr.slice(duration.from, duration.to) });
-  }
-  return calls;
-}
-
-/** Every `[range]` of a LogQL range aggregation (count_over_time, rate, …). */
-export function logqlRanges(expr: string): string[] {
-  const tree = parseLogql(expr);
-  const ranges: string[] = [];
-  for (const node of descendants(tree.topNode)) {
-    if (node.type.name === "Range")
-      ranges.push(
-        expr
-          .slice(node.from, node.to)
-          .replace(/^\[|\]$/g, "")
-          .trim(),
-      );
-  }
-  return ranges;
-}
-
-/** Whether a LogQL expression is a metric query (what an alerting rule needs), not a log query. */
-export function isLogqlMetricQuery(expr: string): boolean {
-  const top = parseLogql(expr).topNode.firstChild;
-  return top?.firstChild?.type.name === "MetricExpr";
-}
-
-// ---------------------------------------------------------------------------------------------
-// Metric names exposed by opsguard
-
-/**
- * The series names a `/metrics` body can produce: every sample name, plus for each `# TYPE` the
- * names its family has even before its first sample (a counter whose labels never moved). Works on
- * both the Prometheus text format and OpenMetrics, where counter families drop `_total`.
- */
-export function exposedSeriesNames(body: string): Set<string> {
-  const names = new Set<string>();
-  for (const line of body.split("\n")) {
-    const type = /^# TYPE (\S+) (\S+)/.exec(line);
-    if (type) {
-      const [, name = "", kind] = type;
-      if (kind === "counter") names.add(name.endsWith("_total") ? name : `${name}_total`);
-      else if (kind === "histogram") for (const s of ["_bucket", "_sum", "_count"]) names.add(name + s);
-      else if (kind === "summary") for (const s of ["", "_sum", "_count"]) names.add(name + s);
-      else names.add(name);
-      continue;
-    }
-    if (line.startsWith("#") || line.trim() === "") continue;
-    const sample = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(line);
-    if (sample) names.add(sample[0]);
-  }
-  return names;
+  return [...text.matchAll(VARIABLE_REFERENCE)].map((m) => m[1] ?? m[2] ?? "");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -239,6 +95,18 @@ export interface VariableJson {
   type: string;
   query?: string | { query?: string };
   datasource?: DatasourceRef;
+  multi?: boolean;
+  includeAll?: boolean;
+  allValue?: string;
+  current?: { value?: string | string[] };
+}
+
+/** Every dashboard of grafana/dashboards/, in file name order. */
+export function readDashboards(): DashboardJson[] {
+  return readdirSync(DASHBOARDS_DIR)
+    .filter((file) => file.endsWith(".json"))
+    .sort()
+    .map((file) => JSON.parse(readFileSync(join(DASHBOARDS_DIR, file), "utf8")) as DashboardJson);
 }
 
 /** Every non-row panel of a dashboard, rows' nested panels included. */
@@ -311,17 +179,61 @@ export function dashboardQueries(dashboard: DashboardJson): FoundQuery[] {
   }
   for (const variable of variables) {
     if (variable.type !== "query") continue;
-    const query = typeof variable.query === "string" ? variable.query : (variable.query?.query ?? "");
-    const labelValues = /^label_values\((.*),\s*\w+\)$/.exec(query);
-    const language = languageOf(variable.datasource, variables);
-    if (!labelValues?.[1] || !language)
-      throw new Error(`${dashboard.uid}: variable ${variable.name} has an unexpected query ${query}`);
+    const { language, selector } = labelValuesQuery(dashboard, variable);
     found.push({
       where: `${dashboard.uid} / variable ${variable.name}`,
       language,
-      expr: labelValues[1],
+      expr: selector,
       instant: true,
     });
   }
   return found;
+}
+
+/** What a query variable lists: `label_values(selector, label)` on a Prometheus or Loki datasource. */
+function labelValuesQuery(
+  dashboard: DashboardJson,
+  variable: VariableJson,
+): { language: FoundQuery["language"]; selector: string; label: string } {
+  const query = typeof variable.query === "string" ? variable.query : (variable.query?.query ?? "");
+  const [, selector, label] = /^label_values\((.*),\s*(\w+)\)$/.exec(query) ?? [];
+  const language = languageOf(variable.datasource, dashboard.templating?.list ?? []);
+  if (!selector || !label || !language)
+    throw new Error(`${dashboard.uid}: variable ${variable.name} has an unexpected query ${query}`);
+  return { language, selector, label };
+}
+
+/** A value with the characters special to a regular expression escaped. */
+function escapeRegex(value: string): string {
+  return value.replace(/[\\^$*+?.()|[\]{}]/g, "\\$&");
+}
+
+/**
+ * The values a dashboard's PromQL variables take when it opens with their defaults, interpolated
+ * as Grafana's Prometheus datasource does: where "All" is the default, the variable's `allValue`
+ * (or every value it finds, as one alternation); else the first value its `label_values` finds,
+ * regex-escaped when the variable may hold several. Each variable's query sees the variables
+ * before it and `builtIns` (such as `__range`). Throws for a variable that finds no value: every
+ * query using it would be empty.
+ */
+export async function resolvePromqlVariables(
+  dashboard: DashboardJson,
+  labelValues: (selector: string, label: string) => Promise<string[]>,
+  builtIns: Readonly<Record<string, string>> = {},
+): Promise<Record<string, string>> {
+  const values: Record<string, string> = { ...builtIns };
+  for (const variable of dashboard.templating?.list ?? []) {
+    if (variable.type !== "query") continue;
+    const { language, selector, label } = labelValuesQuery(dashboard, variable);
+    if (language !== "promql") continue;
+    const found = await labelValues(interpolate(selector, values), label);
+    if (found.length === 0)
+      throw new Error(`${dashboard.uid}: variable ${variable.name} finds no value for ${selector}`);
+    const all = variable.includeAll === true && [variable.current?.value ?? []].flat().includes("$__all");
+    const escape = variable.multi || variable.includeAll ? escapeRegex : (value: string) => value;
+    values[variable.name] = all
+      ? (variable.allValue ?? `(${found.map(escapeRegex).join("|")})`)
+      : escape(found[0]!);
+  }
+  return values;
 }

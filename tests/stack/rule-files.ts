@@ -1,13 +1,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { SyntaxNode } from "@lezer/common";
-import { parser } from "@prometheus-io/lezer-promql";
-import { parse } from "yaml";
-import { REPO } from "./tools.js";
+import { readYaml, REPO } from "./tools.js";
 
 export const PROMETHEUS_DIR = join(REPO, "prometheus");
 export const RULES_DIR = join(PROMETHEUS_DIR, "rules");
 export const RULE_TESTS_DIR = join(PROMETHEUS_DIR, "tests");
+/** One folder per tenant; with auth off, Loki's only tenant is `fake`. */
+export const LOKI_RULES_DIR = join(REPO, "loki", "rules");
 export const RUNBOOK = join(REPO, "docs", "runbook.md");
 export const RUNBOOK_URL = "https://github.com/opsguard/opsguard/blob/main/docs/runbook.md";
 
@@ -36,19 +35,26 @@ export function yamlFiles(dir: string): string[] {
     .map((name) => join(dir, name));
 }
 
-/** Every rule of every file in prometheus/rules/. */
-function allRules(): (AlertRule | RecordingRule)[] {
-  return yamlFiles(RULES_DIR).flatMap((file) =>
-    (parse(readFileSync(file, "utf8")) as RuleFile).groups.flatMap((group) => group.rules),
-  );
+/** Every rule of every YAML file in a folder. */
+function rulesIn(dir: string): (AlertRule | RecordingRule)[] {
+  return yamlFiles(dir).flatMap((file) => readYaml<RuleFile>(file).groups.flatMap((group) => group.rules));
 }
 
+/** The alerting rules of prometheus/rules/. */
 export function alertRules(): AlertRule[] {
-  return allRules().filter((rule): rule is AlertRule => "alert" in rule);
+  return rulesIn(RULES_DIR).filter((rule): rule is AlertRule => "alert" in rule);
 }
 
 export function recordingRules(): RecordingRule[] {
-  return allRules().filter((rule): rule is RecordingRule => "record" in rule);
+  return rulesIn(RULES_DIR).filter((rule): rule is RecordingRule => "record" in rule);
+}
+
+/** The alerting rules of every tenant folder of loki/rules/, their `expr` in LogQL. */
+export function lokiAlertRules(): AlertRule[] {
+  const tenants = readdirSync(LOKI_RULES_DIR, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+  return tenants
+    .flatMap((tenant) => rulesIn(join(LOKI_RULES_DIR, tenant.name)))
+    .filter((rule): rule is AlertRule => "alert" in rule);
 }
 
 /** A promtool rule-test file, as far as the structural tests need it. */
@@ -63,7 +69,7 @@ interface RuleTestFile {
 export function ruleTestCases(): Map<string, { firing: number; silent: number }> {
   const cases = new Map<string, { firing: number; silent: number }>();
   for (const file of yamlFiles(RULE_TESTS_DIR)) {
-    for (const test of (parse(readFileSync(file, "utf8")) as RuleTestFile).tests) {
+    for (const test of readYaml<RuleTestFile>(file).tests) {
       for (const { alertname, exp_alerts } of test.alert_rule_test ?? []) {
         const entry = cases.get(alertname) ?? { firing: 0, silent: 0 };
         if (exp_alerts && exp_alerts.length > 0) entry.firing += 1;
@@ -75,57 +81,6 @@ export function ruleTestCases(): Map<string, { firing: number; silent: number }>
   return cases;
 }
 
-/** What a PromQL expression selects, and where it does not parse. */
-export interface PromqlSelectors {
-  /** Metric names of every vector selector. */
-  metrics: string[];
-  /** Equality matchers (`label="value"`) of every vector selector with a metric name. */
-  matchers: { metric: string; label: string; value: string }[];
-  /** Text around each syntax error; empty when the expression parses. */
-  errors: string[];
-}
-
-/**
- * Parses PromQL with the grammar Prometheus's own UI uses. In @prometheus-io/lezer-promql a
- * selector is `VectorSelector { Identifier? LabelMatchers? }`; errors are nodes of the error type.
- */
-export function promqlSelectors(expr: string): PromqlSelectors {
-  const result: PromqlSelectors = { metrics: [], matchers: [], errors: [] };
-  const text = (node: SyntaxNode): string => expr.slice(node.from, node.to);
-  parser.parse(expr).iterate({
-    enter(ref) {
-      if (ref.type.isError) {
-        result.errors.push(
-          `syntax error at ${ref.from}: ${expr.slice(Math.max(0, ref.from - 20), ref.to + 20)}`,
-        );
-        return;
-      }
-      if (ref.name !== "VectorSelector") return;
-      const metricNode = ref.node.getChild("Identifier");
-      if (!metricNode) {
-        result.errors.push(`selector without a metric name: ${text(ref.node)}`);
-        return;
-      }
-      const metric = text(metricNode);
-      result.metrics.push(metric);
-      for (const matcher of ref.node.getChild("LabelMatchers")?.getChildren("UnquotedLabelMatcher") ?? []) {
-        const label = matcher.getChild("LabelName");
-        const op = matcher.getChild("MatchOp")?.firstChild;
-        const value = matcher.getChild("StringLiteral");
-        if (label && value && op?.name === "EqlSingle") {
-          result.matchers.push({ metric, label: text(label), value: unquote(text(value)) });
-        }
-      }
-    },
-  });
-  return result;
-}
-
-/** The value of a PromQL string literal: "double-quoted" (with escapes), 'single' or `raw`. */
-function unquote(literal: string): string {
-  return literal.startsWith('"') ? (JSON.parse(literal) as string) : literal.slice(1, -1);
-}
-
 /** The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces to dashes. */
 export function githubAnchor(heading: string): string {
   return heading
@@ -135,7 +90,7 @@ export function githubAnchor(heading: string): string {
     .replace(/ /g, "-");
 }
 
-/** The level-2 headings of docs/runbook.md: one per alert. */
+/** The level-2 headings of docs/runbook.md: one per Prometheus or Loki alert. */
 export function runbookSections(): string[] {
   return [...readFileSync(RUNBOOK, "utf8").matchAll(/^## (.+)$/gm)].map((match) => match[1]!.trim());
 }

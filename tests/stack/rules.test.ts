@@ -1,13 +1,13 @@
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExecutionError } from "../../src/execution/executor.js";
-import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../harness.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { collectExposedSeries, type ExposedSeries } from "./exposition.js";
+import { parsePromql, promqlSelectors, syntaxErrors } from "./query-syntax.js";
 import {
   alertRules,
   githubAnchor,
+  lokiAlertRules,
   PROMETHEUS_DIR,
-  promqlSelectors,
   recordingRules,
   RULE_TESTS_DIR,
   RULES_DIR,
@@ -76,23 +76,36 @@ describe("Prometheus configuration and rules, checked by promtool", () => {
 
 describe("alerting rules, structurally", () => {
   const alerts = alertRules();
+  const lokiAlerts = lokiAlertRules();
+  // Prometheus and the Loki ruler notify the same Alertmanager, and both link to the one runbook.
+  const everyAlert = [
+    ...alerts.map((rule) => ({ source: "prometheus", rule })),
+    ...lokiAlerts.map((rule) => ({ source: "loki", rule })),
+  ];
   const sections = runbookSections();
 
   it("has the alerts the runbook and Alertmanager expect, uniquely named with the Opsguard prefix", () => {
-    const names = alerts.map((rule) => rule.alert);
-    expect(names.length).toBeGreaterThanOrEqual(10);
+    expect(alerts.length).toBeGreaterThanOrEqual(10);
+    expect(lokiAlerts.map((rule) => rule.alert)).toEqual(
+      expect.arrayContaining([
+        "OpsguardLogErrorsHigh",
+        "OpsguardUnhandledErrors",
+        "OpsguardExecutorCircuitOpen",
+      ]),
+    );
+    const names = everyAlert.map(({ rule }) => rule.alert);
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) expect(name).toMatch(/^Opsguard[A-Z][A-Za-z]+$/);
   });
 
-  it.each(alerts.map((rule) => [rule.alert, rule]))(
-    "%s has severity, service, summary, description and a runbook_url to its own section",
-    (name, rule) => {
+  it.each(everyAlert.map(({ source, rule }) => [rule.alert, source, rule]))(
+    "%s (%s) has severity, service, summary, description and a runbook_url to its own section",
+    (name, _source, rule) => {
       expect(SEVERITIES).toContain(rule.labels?.severity);
       expect(rule.labels?.service).toBe("opsguard");
       const { summary, description, runbook_url } = rule.annotations ?? {};
       // The summary is fixed text, so notifications group and read well; the description has values.
-      expect(summary).toBeTruthy();
+      expect(summary?.trim()).toBeTruthy();
       expect(summary).not.toContain("{{");
       expect(description).toMatch(/\{\{ *\$(value|labels)/);
       expect(runbook_url).toBe(`${RUNBOOK_URL}#${githubAnchor(name)}`);
@@ -100,8 +113,8 @@ describe("alerting rules, structurally", () => {
     },
   );
 
-  it("has no runbook section without an alert", () => {
-    expect(sections.filter((section) => !alerts.some((rule) => rule.alert === section))).toEqual([]);
+  it("has no runbook section without a Prometheus or Loki alert", () => {
+    expect(sections.filter((section) => !everyAlert.some(({ rule }) => rule.alert === section))).toEqual([]);
   });
 
   it("has a promtool case where each alert fires and one where it stays silent", () => {
@@ -123,33 +136,8 @@ describe("alerting rules, structurally", () => {
   });
 });
 
-/** Metric names and label sets from the Prometheus text format (or OpenMetrics). */
-function exposedMetrics(text: string): {
-  names: Set<string>;
-  samples: Map<string, Record<string, string>[]>;
-} {
-  const names = new Set<string>();
-  const samples = new Map<string, Record<string, string>[]>();
-  for (const [, name = "", type = ""] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
-    if (type === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) names.add(name + suffix);
-    else if (type === "summary") for (const suffix of ["", "_sum", "_count"]) names.add(name + suffix);
-    // OpenMetrics names a counter family without the `_total` its samples carry.
-    else if (type === "counter") names.add(name.endsWith("_total") ? name : `${name}_total`);
-    else names.add(name);
-  }
-  for (const [, name = "", labels = ""] of text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? /gm)) {
-    names.add(name);
-    const set: Record<string, string> = {};
-    for (const [, label = "", value = ""] of labels.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
-      set[label] = value;
-    samples.set(name, [...(samples.get(name) ?? []), set]);
-  }
-  return { names, samples };
-}
-
 describe("every series the rules select exists in what opsguard exposes", () => {
-  let test: TestApp;
-  let exposed: ReturnType<typeof exposedMetrics>;
+  let exposed: ExposedSeries;
   const rules = [
     ...recordingRules().map((rule) => ({ name: rule.record, expr: rule.expr })),
     ...alertRules().map((rule) => ({ name: rule.alert, expr: rule.expr })),
@@ -158,42 +146,23 @@ describe("every series the rules select exists in what opsguard exposes", () => 
   const ALLOWED = new Set(["up", ...recordingRules().map((rule) => rule.record)]);
 
   beforeAll(async () => {
-    const executor = new ScriptedExecutor();
-    test = await startTestApp({}, { executor, runtimeMetrics: true });
-    // Move the metrics: an accepted submit with a pattern, a rejected one, a winning close, a
-    // failed execution, and a halt.
-    const opened = await test.call("POST", "/v1/operations", {
-      body: submitBody({ pattern: "double-bottom" }),
-    });
-    expect(opened.status).toBe(201);
-    const { id } = (await opened.json()) as { id: string };
-    expect((await test.call("POST", "/v1/operations", { body: submitBody({ size: "50" }) })).status).toBe(
-      422,
-    );
-    executor.setPrice("BTC-USD", 6_600_000n);
-    expect((await test.call("POST", `/v1/operations/${id}/close`, { body: {} })).status).toBe(200);
-    executor.failWith = new ExecutionError("venue down", "refused");
-    expect((await test.call("POST", "/v1/operations", { body: submitBody() })).status).toBe(502);
-    executor.failWith = undefined;
-    await test.call("PUT", "/v1/risk/state", { body: { state: "halted", reason: "rules test" } });
-    const response = await test.call("GET", "/metrics", { role: null });
-    expect(response.status).toBe(200);
-    exposed = exposedMetrics(await response.text());
-  });
-  afterAll(async () => {
-    await test.close();
+    exposed = await collectExposedSeries();
   });
 
-  it.each(rules.map((rule) => [rule.name, rule.expr]))("%s parses", (_name, expr) => {
-    const { errors, metrics } = promqlSelectors(expr);
-    expect(errors).toEqual([]);
-    expect(metrics.length).toBeGreaterThan(0);
-  });
+  it.each(rules.map((rule) => [rule.name, rule.expr]))(
+    "%s parses, and names the metric of every selector",
+    (_name, expr) => {
+      expect(syntaxErrors(parsePromql(expr), expr)).toEqual([]);
+      const selectors = promqlSelectors(expr);
+      expect(selectors.length).toBeGreaterThan(0);
+      expect(selectors.filter((selector) => selector.metric === undefined)).toEqual([]);
+    },
+  );
 
   it.each(rules.map((rule) => [rule.name, rule.expr]))("%s selects only exposed metrics", (_name, expr) => {
-    const unknown = promqlSelectors(expr).metrics.filter(
-      (name) => !exposed.names.has(name) && !ALLOWED.has(name),
-    );
+    const unknown = promqlSelectors(expr)
+      .map((selector) => selector.metric ?? "")
+      .filter((name) => !exposed.names.has(name) && !ALLOWED.has(name));
     expect(unknown).toEqual([]);
   });
 
@@ -202,8 +171,12 @@ describe("every series the rules select exists in what opsguard exposes", () => 
     (_name, expr) => {
       // job and instance are target labels that Prometheus adds; recording-rule outputs and `up`
       // are not in opsguard's exposition.
-      const checked = promqlSelectors(expr).matchers.filter(
-        ({ metric, label }) => !ALLOWED.has(metric) && label !== "job" && label !== "instance",
+      const checked = promqlSelectors(expr).flatMap(({ metric = "", matchers }) =>
+        ALLOWED.has(metric)
+          ? []
+          : matchers
+              .filter(({ op, label }) => op === "=" && label !== "job" && label !== "instance")
+              .map(({ label, value }) => ({ metric, label, value })),
       );
       const missing = checked.filter(({ metric, label, value }) =>
         (exposed.samples.get(metric) ?? []).every((labels) => labels[label] !== value),

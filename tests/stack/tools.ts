@@ -1,11 +1,18 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { delimiter, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
 
 /** The repository root. */
-export const REPO = new URL("../../", import.meta.url).pathname;
+export const REPO = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Reads a YAML file, named by an absolute path or one relative to the repository root. */
+export function readYaml<T = unknown>(path: string): T {
+  return parse(readFileSync(resolve(REPO, path), "utf8")) as T;
+}
 
 /** The Debian package that ships each tool the stack tests run. */
 const PACKAGES = {
@@ -13,6 +20,8 @@ const PACKAGES = {
   prometheus: "prometheus",
   amtool: "prometheus-alertmanager",
   "prometheus-alertmanager": "prometheus-alertmanager",
+  // No Docker engine is needed: the tests only run `docker-compose config`.
+  "docker-compose": "docker-compose",
 } as const;
 
 export type Tool = keyof typeof PACKAGES;
@@ -93,6 +102,25 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * Calls `remaining` until it returns an empty list, and returns the last list it returned: empty,
+ * or what was still left after `timeoutMs`, for an assertion that names it.
+ */
+export function pollUntilEmpty<T>(
+  what: string,
+  remaining: () => Promise<T[]>,
+  { timeoutMs = 30_000, intervalMs = 1_000 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T[]> {
+  return waitFor(
+    what,
+    async () => {
+      const left = await remaining();
+      return left.length === 0 && left;
+    },
+    { timeoutMs, intervalMs },
+  ).catch(() => remaining());
 }
 
 /** A long-running tool started by a test, with its recent output for failure messages. */
