@@ -1,13 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
+import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { metrics } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/cli/serve.js";
 import { createSilentLogger } from "../../src/platform/logger.js";
 import { ScriptedExecutor, submitBody, tempDir, testConfig } from "../harness.js";
+import { freePort, requireTool } from "../stack/tools.js";
 import { startOtlpReceiver, type OtlpReceiver } from "./receivers.js";
 
 const OPENMETRICS_ACCEPT =
@@ -87,25 +86,9 @@ describe("GET /metrics content negotiation", () => {
   });
 });
 
-/** A free loopback port: bound, read, released. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function requireBinary(name: string, pkg: string): void {
-  if (spawnSync(name, ["--version"], { stdio: "ignore" }).error) {
-    throw new Error(`${name} is not installed: apt-get install ${pkg} (.ci/run does this)`);
-  }
-}
-
 describe("exemplars through a real Prometheus", () => {
   it("stores trace ids that belong to traces opsguard exported", async () => {
-    requireBinary("prometheus", "prometheus");
+    const binary = requireTool("prometheus");
     const base = await serve();
     const port = await freePort();
     const config = join(dataDir, "prometheus.yml");
@@ -120,7 +103,7 @@ describe("exemplars through a real Prometheus", () => {
     );
     const stderr: string[] = [];
     prometheus = spawn(
-      "prometheus",
+      binary,
       [
         `--config.file=${config}`,
         `--storage.tsdb.path=${join(dataDir, "tsdb")}`,
