@@ -4,6 +4,7 @@ import type { InstrumentConfig, PaperExecutorConfig } from "../config/schema.js"
 import type { Side } from "../operations/model.js";
 import type { Clock } from "../platform/clock.js";
 import type { Db } from "../platform/db.js";
+import type { GroupCommit } from "../platform/group-commit.js";
 import { divRound, parseFixed } from "../platform/fixed-point.js";
 import {
   ExecutionError,
@@ -21,6 +22,11 @@ export interface PaperExecutorOptions {
   clock: Clock;
   /** Fills are kept in `paper_orders`, so the simulated venue remembers them across restarts. */
   db: Db;
+  /**
+   * Writes fills in the turn's batch, committed with the service's own rows. Without it each fill
+   * commits on its own.
+   */
+  commits?: GroupCommit;
 }
 
 /**
@@ -110,7 +116,7 @@ export class PaperExecutor implements Executor {
     this.maybeFail("open", operationId);
     const price = this.slipped(this.priceOf(instrument), side, "open");
     const at = this.options.clock.now();
-    this.stmts.insert.run(operationId, instrument, side, size, price, at);
+    this.write(() => this.stmts.insert.run(operationId, instrument, side, size, price, at));
     // Whoever inserted first wins; read back what the venue holds.
     const stored = this.order(operationId)!;
     return fillOf(stored.entry_price, stored.entry_at);
@@ -125,7 +131,7 @@ export class PaperExecutor implements Executor {
     if (again.exit_price !== null) return fillOf(again.exit_price, again.exit_at!);
     this.maybeFail("close", operationId);
     const price = this.slipped(this.priceOf(instrument), side, "close");
-    this.stmts.close.run(price, this.options.clock.now(), operationId);
+    this.write(() => this.stmts.close.run(price, this.options.clock.now(), operationId));
     const stored = this.order(operationId)!;
     return fillOf(stored.exit_price!, stored.exit_at!);
   }
@@ -174,6 +180,11 @@ export class PaperExecutor implements Executor {
   private async latency(): Promise<void> {
     const { latencyMs } = this.options.config;
     if (latencyMs > 0) await sleep(latencyMs);
+  }
+
+  private write(fn: () => unknown): void {
+    if (this.options.commits) this.options.commits.write(fn);
+    else fn();
   }
 
   private order(operationId: string): PaperOrderRow | undefined {

@@ -1,6 +1,7 @@
 import type { Handler } from "hono";
 import { Registry } from "prom-client";
 import type { MetricsRegistry } from "../platform/metrics.js";
+import { renderOpenMetrics } from "../platform/metrics-render.js";
 
 const OPENMETRICS = "application/openmetrics-text";
 
@@ -11,7 +12,7 @@ const OPENMETRICS = "application/openmetrics-text";
  */
 export function metricsEndpoint(registry: MetricsRegistry): Handler {
   return async function metrics(c) {
-    const text = await registry.metrics();
+    const text = await renderOpenMetrics(registry);
     if (prefersOpenMetrics(c.req.header("accept"))) {
       return c.body(text, 200, { "content-type": Registry.OPENMETRICS_CONTENT_TYPE });
     }

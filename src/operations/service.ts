@@ -3,11 +3,12 @@ import { monotonicFactory } from "ulid";
 import { ExecutionError, type Executor, type Fill } from "../execution/executor.js";
 import type { AuditLog } from "../platform/audit.js";
 import type { Clock } from "../platform/clock.js";
-import type { Db } from "../platform/db.js";
+import type { GroupCommit } from "../platform/group-commit.js";
 import { DomainError } from "../platform/errors.js";
 import { formatFixed, multiply, toNumber } from "../platform/fixed-point.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
+import { pooledRandom } from "../platform/random-pool.js";
 import { ATTR, dbWrite, inSpanSync, SPAN } from "../platform/spans.js";
 import { traceExemplar } from "../platform/tracing.js";
 import type { TradingState } from "../risk/codes.js";
@@ -21,7 +22,8 @@ import type { SubmitOperationBody } from "./schemas.js";
 import { hashRequest, parseAmounts, submitOutcome } from "./submit-input.js";
 
 export interface OperationsDeps {
-  db: Db;
+  /** Every write of the service goes through it; executions and answers wait for its commits. */
+  commits: GroupCommit;
   repo: OperationRepository;
   riskRepo: RiskRepository;
   ledger: RiskLedger;
@@ -58,6 +60,10 @@ export interface TradingStateChange {
  * Submits, executes, closes and reconciles operations. Every decision that must not race is taken
  * synchronously between two awaits (the risk check, the reservation and the pending row are one
  * step), so concurrent requests cannot both spend the same limit.
+ *
+ * Rows are written at once but committed with the other writes of the same event-loop turn (see
+ * {@link GroupCommit}); nothing is executed and nothing is answered before the rows it depends on
+ * are committed, so a crash can only forget what never had a consequence.
  */
 export class OperationsService {
   /** Open operations, by id: what the supervisor watches. */
@@ -68,7 +74,7 @@ export class OperationsService {
   private readonly unresolved = new Map<string, Operation>();
   /** Earliest time to ask the executor about an unconfirmed execution of this process. */
   private readonly reconcileAfter = new Map<string, number>();
-  private readonly nextId = monotonicFactory();
+  private readonly nextId = monotonicFactory(pooledRandom());
 
   constructor(private readonly deps: OperationsDeps) {
     for (const op of deps.repo.listLive())
@@ -207,7 +213,7 @@ export class OperationsService {
       closedAt: null,
     };
     dbWrite(this.deps.tracer, "operation.submit", () =>
-      this.deps.db.transaction(() => {
+      this.deps.commits.write(() => {
         repo.insertPending(op);
         this.deps.audit.append({
           actor,
@@ -215,12 +221,12 @@ export class OperationsService {
           target: op.id,
           details: { clientId: op.clientId },
         });
-      })(),
+      }),
     );
     ledger.reserve(op);
     metrics.operationsSubmitted.inc({ strategy: op.strategy, instrument: op.instrument });
 
-    const opening = this.execute(op);
+    const opening = this.executeOnceRecorded(op);
     this.opening.set(op.id, opening);
     try {
       return { operation: await opening, replayed: false };
@@ -241,10 +247,10 @@ export class OperationsService {
     }
     const now = this.deps.clock.now();
     dbWrite(this.deps.tracer, "operation.close_request", () =>
-      this.deps.db.transaction(() => {
+      this.deps.commits.write(() => {
         this.deps.repo.requestClose(id, reason, now);
         this.deps.audit.append({ actor, action: "operation.close", target: id, details: { reason } });
-      })(),
+      }),
     );
     op.closeRequestedAt = now;
     op.closeReason = reason;
@@ -268,6 +274,11 @@ export class OperationsService {
    * idempotent by operation id, so asking again never executes twice.
    */
   async reconcile(op: Operation): Promise<void> {
+    await this.reconcileOnce(op);
+    await this.deps.commits.durable();
+  }
+
+  private async reconcileOnce(op: Operation): Promise<void> {
     if (this.opening.has(op.id) || this.closing.has(op.id)) return;
     const { executor, logger, clock, repo, ledger, metrics } = this.deps;
     const status = await executor.status(op.id, op.instrument);
@@ -277,7 +288,10 @@ export class OperationsService {
       if (status.state === "unknown") {
         // The executor never saw it: nothing was executed, so it is safe to call it failed.
         const reason = "the executor has no record of this operation; nothing was executed";
-        if (dbWrite(this.deps.tracer, "operation.fail", () => repo.markFailed(op.id, reason, clock.now()))) {
+        const failed = dbWrite(this.deps.tracer, "operation.fail", () =>
+          this.deps.commits.write(() => repo.markFailed(op.id, reason, clock.now())),
+        );
+        if (failed) {
           ledger.release(op);
           metrics.operationsFailed.inc({ strategy: op.strategy, stage: "reconcile" });
         }
@@ -319,11 +333,11 @@ export class OperationsService {
 
   /** Halts, reduces or resumes trading; audited, logged and counted. Optionally flattens. */
   async setTradingState(change: TradingStateChange): Promise<void> {
-    const { ledger, riskRepo, audit, metrics, logger, db } = this.deps;
+    const { ledger, riskRepo, audit, metrics, logger, commits } = this.deps;
     const previous = ledger.tradingState;
     if (previous !== change.state) {
       dbWrite(this.deps.tracer, "trading.state", () =>
-        db.transaction(() => {
+        commits.write(() => {
           ledger.setTradingState(change.state, change.reason);
           riskRepo.save(ledger.state);
           audit.append({
@@ -337,8 +351,9 @@ export class OperationsService {
               flatten: change.flatten ?? false,
             },
           });
-        })(),
+        }),
       );
+      await commits.durable();
       metrics.tradingStateChanges.inc({ state: change.state, trigger: change.trigger });
       const event = change.state === "active" ? "trading.resumed" : `trading.${change.state}`;
       logger.warn(`trading ${change.state}: ${change.reason}`, {
@@ -363,11 +378,27 @@ export class OperationsService {
     }
     const opening = this.opening.get(existing.id);
     const current = opening ?? Promise.resolve(this.open.get(existing.id) ?? existing);
-    return current.then((operation) => ({ operation, replayed: true }));
+    // What a replay shows must be committed, as what the first answer showed was.
+    return current.then(async (operation) => {
+      await this.deps.commits.durable();
+      return { operation, replayed: true };
+    });
+  }
+
+  /** Executes `op` once its pending row is committed: no execution a crash could forget. */
+  private async executeOnceRecorded(op: Operation): Promise<Operation> {
+    try {
+      await this.deps.commits.durable();
+    } catch (error) {
+      // The pending row was rolled back with its batch: the operation never existed.
+      this.deps.ledger.release(op);
+      throw error;
+    }
+    return this.execute(op);
   }
 
   private async execute(op: Operation): Promise<Operation> {
-    const { executor, repo, ledger, metrics, logger, clock } = this.deps;
+    const { executor, repo, ledger, metrics, logger, clock, commits } = this.deps;
     let fill: Fill;
     try {
       fill = await executor.open({
@@ -393,10 +424,14 @@ export class OperationsService {
           [{ code: "EXECUTION_UNCONFIRMED", message: reason }],
         );
       }
-      dbWrite(this.deps.tracer, "operation.fail", () => repo.markFailed(op.id, reason, clock.now()));
+      dbWrite(this.deps.tracer, "operation.fail", () =>
+        commits.write(() => repo.markFailed(op.id, reason, clock.now())),
+      );
       ledger.release(op);
       op.status = "failed";
       op.failureReason = reason;
+      // Answered only once recorded; if the commit fails, reconciliation records it after a restart.
+      await commits.durable().catch(() => undefined);
       metrics.operationsFailed.inc({ strategy: op.strategy, stage: "open" });
       logger.error("operation failed to open", {
         event: "operation.failed",
@@ -409,6 +444,16 @@ export class OperationsService {
       ]);
     }
     this.markOpen(op, fill);
+    try {
+      await commits.durable();
+    } catch (error) {
+      // The fill is not on disk: the row is still pending there. Reconciliation asks the executor.
+      this.open.delete(op.id);
+      op.status = "pending";
+      this.unresolved.set(op.id, op);
+      this.reconcileAfter.set(op.id, clock.now() + UNCONFIRMED_GRACE_MS);
+      throw error;
+    }
     logger.info("operation opened", {
       event: "operation.opened",
       operationId: op.id,
@@ -423,7 +468,7 @@ export class OperationsService {
     const scales = this.deps.limits.instruments.get(op.instrument)!;
     const notional = multiply(fill.price, scales.price, op.size, scales.size, this.deps.limits.moneyScale);
     dbWrite(this.deps.tracer, "operation.open", () =>
-      this.deps.repo.markOpen(op.id, fill.price, notional, fill.at),
+      this.deps.commits.write(() => this.deps.repo.markOpen(op.id, fill.price, notional, fill.at)),
     );
     this.deps.ledger.refill(op, notional);
     Object.assign(op, { status: "open", entryPrice: fill.price, notional, openedAt: fill.at });
@@ -431,6 +476,15 @@ export class OperationsService {
   }
 
   private async finishClose(op: Operation, reason: CloseReason, actor: Actor): Promise<Operation> {
+    const { commits } = this.deps;
+    try {
+      // The request to close must be on disk before the executor closes, so a restart finishes it.
+      await commits.durable();
+    } catch (error) {
+      op.closeRequestedAt = null;
+      op.closeReason = null;
+      throw error;
+    }
     let fill: Fill;
     try {
       fill = await this.deps.executor.close({
@@ -456,7 +510,9 @@ export class OperationsService {
           [{ code: "EXECUTION_UNCONFIRMED", message }],
         );
       }
-      dbWrite(this.deps.tracer, "operation.close_refused", () => this.deps.repo.clearCloseRequest(op.id));
+      dbWrite(this.deps.tracer, "operation.close_refused", () =>
+        commits.write(() => this.deps.repo.clearCloseRequest(op.id)),
+      );
       op.closeRequestedAt = null;
       op.closeReason = null;
       this.deps.metrics.operationsFailed.inc({ strategy: op.strategy, stage: "close" });
@@ -470,24 +526,26 @@ export class OperationsService {
         { code: "EXECUTION_FAILED", message },
       ]);
     }
-    return this.book(op, fill, reason, actor);
+    const booked = this.book(op, fill, reason, actor);
+    await commits.durable();
+    return booked;
   }
 
   /** Books the close in one transaction: the row, equity, streak; then halts if a limit broke. */
   private book(op: Operation, fill: Fill, reason: CloseReason, actor: Actor): Operation {
-    const { db, repo, riskRepo, ledger, limits, metrics, logger } = this.deps;
+    const { commits, repo, riskRepo, ledger, limits, metrics, logger } = this.deps;
     const scales = limits.instruments.get(op.instrument)!;
     const pnl =
       direction(op.side) *
       multiply(fill.price - op.entryPrice!, scales.price, op.size, scales.size, limits.moneyScale);
     const booked = dbWrite(this.deps.tracer, "operation.book", () =>
-      db.transaction(() => {
+      commits.write(() => {
         if (!repo.markClosed(op.id, fill.price, pnl, reason, fill.at)) return false;
         ledger.book(op, pnl);
         riskRepo.save(ledger.state);
         riskRepo.saveStreak(op.strategy, ledger.streakOf(op.strategy));
         return true;
-      })(),
+      }),
     );
     // Someone else booked it first: report what is recorded, count nothing twice.
     if (!booked) return repo.get(op.id) ?? op;

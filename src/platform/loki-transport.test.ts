@@ -4,6 +4,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { context } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
@@ -259,6 +261,24 @@ describe("when Loki is unreachable or hangs", () => {
     // A retry starts only after the previous push gave up.
     expect(loki.requests - loki.abandoned).toBeLessThanOrEqual(1);
     expect(transport.bufferedLines).toBeLessThanOrEqual(50);
+  });
+
+  it("aborts a hung push at timeoutMs even when garbage is collected meanwhile", async () => {
+    // AbortSignal.any() holds AbortSignal.timeout() weakly: once collected, it never fired and
+    // the transport hung for good (nodejs/node#57736). Under load that took seconds.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const loki = await startLoki("hang");
+    cleanups.push(() => loki.close());
+    const { logger } = lokiLogger(loki.url, { timeoutMs: 200, batchSize: 10 });
+
+    logMany(logger, 20);
+    await waitFor(() => loki.requests === 1);
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await sleep(10);
+    }
+    await waitFor(() => loki.abandoned >= 1 && loki.requests >= 2);
   });
 
   it("resolves flush by its deadline while a push hangs far longer, and close aborts that push", async () => {

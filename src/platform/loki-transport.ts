@@ -182,13 +182,25 @@ export class LokiTransport extends Transport {
   }
 
   private async send(batch: Entry[], timeoutMs: number): Promise<Outcome> {
+    // The timeout aborts the request itself, so a hung Loki cannot hold a socket and a batch
+    // forever. Not `AbortSignal.any([AbortSignal.timeout(…), …])`: that holds the timeout signal
+    // weakly, and once a garbage collection takes it (under load, within seconds) the push is
+    // never aborted and no line reaches Loki again (nodejs/node#57736; the memory benchmark
+    // of bench/ found it). The timer below holds its controller until it fires or is cleared.
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError")),
+      timeoutMs,
+    ).unref();
+    const stop = (): void => controller.abort(this.aborter.signal.reason);
+    if (this.aborter.signal.aborted) stop();
+    else this.aborter.signal.addEventListener("abort", stop, { once: true });
     try {
       const response = await fetch(this.endpoint, {
         method: "POST",
         headers: this.headers,
         body: encodePush(batch, this.options.labels),
-        // The timeout aborts the request itself, so a hung Loki cannot hold a socket and a batch forever.
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.aborter.signal]),
+        signal: controller.signal,
       });
       // Read the body in all cases: it frees the connection for the next push.
       const text = await response.text();
@@ -199,6 +211,9 @@ export class LokiTransport extends Transport {
       return { kind: rejected ? "rejected" : "failed", detail: `HTTP ${status}: ${text.slice(0, 200)}` };
     } catch (error) {
       return { kind: "failed", detail: describeError(error) };
+    } finally {
+      clearTimeout(timer);
+      this.aborter.signal.removeEventListener("abort", stop);
     }
   }
 

@@ -1,0 +1,143 @@
+import { parseArgs } from "node:util";
+
+/** Every knob of `npm run bench`; each has a `BENCH_*` variable and a `--flag`, the flag winning. */
+export interface BenchOptions {
+  /** Seconds of measured load per round and target. @default 10 */
+  durationSec: number;
+  /** Seconds of load before each measured run, discarded (JIT, caches, connections). @default 3 */
+  warmupSec: number;
+  /** Rounds of (bare, opsguard with telemetry, opsguard without), in rotating order. @default 3 */
+  rounds: number;
+  /** Concurrent connections of the load generator. @default 50 */
+  connections: number;
+  /** wrk threads. @default 2 */
+  threads: number;
+  /** Operations submitted over HTTP before RSS is read. @default 100000 */
+  operations: number;
+  /** Seconds of load while the telemetry endpoints are down, per kind of outage, sampled. @default 60 */
+  outageSec: number;
+  /** Seconds of the same load before the sampling starts. @default 20 */
+  outageWarmupSec: number;
+  /** Seconds between two RSS samples. @default 2 */
+  sampleEverySec: number;
+  /** Series counts the scrape is timed at. @default [1000, 10000] */
+  scrapeSeries: number[];
+  /** Open operations the supervision tick is timed with. @default [1000, 10000] */
+  supervisorOpen: number[];
+  /** Milliseconds tinybench spends on each risk-decision task. @default 1000 */
+  riskTimeMs: number;
+  /** Phases to run. @default all */
+  phases: Phase[];
+  /** Servers of the submit phase besides bare, full and quiet. @default none */
+  variants: Variant[];
+  /** Where the JSON results go. @default bench/results.json */
+  out: string;
+  /** When set, every server under test writes a `.cpuprofile` here. */
+  profileDir: string | undefined;
+  /** The build of opsguard served over HTTP, to compare another one. @default dist */
+  dist: string;
+}
+
+export const PHASES = ["submit", "scrape", "supervisor", "risk", "memory"] as const;
+export type Phase = (typeof PHASES)[number];
+
+/**
+ * The servers compared: the bare Hono route, opsguard with everything on (traces to an OTLP sink,
+ * logs to a Loki sink) and opsguard with both exporters off; on request also opsguard with only
+ * traces, only logs, or traces exported but none sampled (what the tracing machinery costs by
+ * itself), to see where the cost of telemetry goes.
+ */
+export const VARIANTS = ["bare", "full", "quiet", "traces", "logs", "unsampled"] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+const DEFAULTS: BenchOptions = {
+  durationSec: 10,
+  warmupSec: 3,
+  rounds: 3,
+  connections: 50,
+  threads: 2,
+  operations: 100_000,
+  outageSec: 60,
+  outageWarmupSec: 20,
+  sampleEverySec: 2,
+  scrapeSeries: [1000, 10_000],
+  supervisorOpen: [1000, 10_000],
+  riskTimeMs: 1000,
+  phases: [...PHASES],
+  variants: [],
+  out: "bench/results.json",
+  profileDir: undefined,
+  dist: "dist",
+};
+
+/** Flag name (kebab-case) → option, with how to read it. */
+const KNOBS = {
+  duration: ["durationSec", "number"],
+  warmup: ["warmupSec", "number"],
+  rounds: ["rounds", "number"],
+  connections: ["connections", "number"],
+  threads: ["threads", "number"],
+  operations: ["operations", "number"],
+  outage: ["outageSec", "number"],
+  "outage-warmup": ["outageWarmupSec", "number"],
+  "sample-every": ["sampleEverySec", "number"],
+  "scrape-series": ["scrapeSeries", "list"],
+  "supervisor-open": ["supervisorOpen", "list"],
+  "risk-time": ["riskTimeMs", "number"],
+  only: ["phases", "phases"],
+  variants: ["variants", "variants"],
+  out: ["out", "string"],
+  profile: ["profileDir", "string"],
+  dist: ["dist", "string"],
+} as const satisfies Record<string, readonly [keyof BenchOptions, Kind]>;
+
+type Kind = "number" | "list" | "phases" | "variants" | "string";
+
+/**
+ * Reads the options from `BENCH_<NAME>` variables (`BENCH_DURATION=10`, `BENCH_SCRAPE_SERIES=1000,10000`,
+ * `BENCH_ONLY=submit,risk`) and `--name=value` flags; throws on anything it does not understand.
+ */
+export function readOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.keys(KNOBS).map((name) => [name, { type: "string" as const }])),
+    strict: true,
+  });
+  const options: BenchOptions = { ...DEFAULTS };
+  const set = options as unknown as Record<string, unknown>;
+  for (const [flag, [key, kind]] of Object.entries(KNOBS)) {
+    const variable = `BENCH_${flag.replace(/-/g, "_").toUpperCase()}`;
+    const raw = values[flag] ?? env[variable];
+    if (raw === undefined || raw === "") continue;
+    set[key] = parse(raw, kind, `--${flag} / ${variable}`);
+  }
+  return options;
+}
+
+function parse(raw: string, kind: Kind, name: string): unknown {
+  const number = (text: string): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}: ${text} is not a positive number`);
+    return value;
+  };
+  switch (kind) {
+    case "number":
+      return number(raw);
+    case "list":
+      return raw.split(",").map(number);
+    case "phases":
+      return raw.split(",").map((phase) => {
+        if (!(PHASES as readonly string[]).includes(phase))
+          throw new Error(`${name}: unknown phase ${phase} (phases: ${PHASES.join(", ")})`);
+        return phase;
+      });
+    case "variants":
+      return raw.split(",").map((variant) => {
+        if (!(VARIANTS as readonly string[]).includes(variant))
+          throw new Error(`${name}: unknown variant ${variant} (variants: ${VARIANTS.join(", ")})`);
+        return variant;
+      });
+    case "string":
+      return raw;
+  }
+}

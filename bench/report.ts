@@ -1,0 +1,216 @@
+import { cpus, release } from "node:os";
+import type { MemoryResults } from "./memory-phase.js";
+import type { BenchOptions, Variant } from "./options.js";
+import type { RiskResult } from "./risk-phase.js";
+import type { ScrapeResult } from "./scrape-phase.js";
+import { VARIANT_NAMES, type SubmitResults, type VariantResult } from "./submit-phase.js";
+import type { SupervisorResult } from "./supervisor-phase.js";
+
+/** Everything `npm run bench` measured, as written to the JSON file. */
+export interface BenchResults {
+  date: string;
+  machine: { cpu: string; cores: number; node: string; os: string };
+  options: BenchOptions;
+  submit?: SubmitResults;
+  scrape?: ScrapeResult[];
+  supervisor?: SupervisorResult[];
+  risk?: RiskResult;
+  memory?: MemoryResults;
+  /** Each target of the issue, with what was measured against it. */
+  targets: TargetCheck[];
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+/** CPU model, cores and versions of the machine running the benchmark. */
+export function describeMachine(): BenchResults["machine"] {
+  const list = cpus();
+  return {
+    cpu: list[0]?.model.trim() ?? "unknown",
+    cores: list.length,
+    node: process.version,
+    os: `${process.platform} ${release()}`,
+  };
+}
+
+/**
+ * The RSS slope below which it "levels off". The sawtooth of garbage collection moves single
+ * samples by up to 60 MB, and the heap settles by some 10 MB either way over a minute; a buffer
+ * without a bound would add 90 MB a minute at this load (the log lines dropped) to over 1 GB (the
+ * spans dropped).
+ */
+const LEVELS_OFF_MB_PER_MIN = 30;
+
+const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+const pct = (value: number): string => `${(value * 100).toFixed(1)}%`;
+const signed = (value: number): string => (value > 0 ? `+${value}` : `${value}`);
+
+/** The issue's targets, checked against what was measured (only for the phases that ran). */
+export function checkTargets(results: Omit<BenchResults, "targets">): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const { submit, scrape, supervisor, risk, memory } = results;
+  if (submit) {
+    checks.push(
+      {
+        name: "submit req/s vs bare Hono",
+        target: "≥ 30%",
+        measured: `${pct(submit.ratio)} (${submit.full.rps.toFixed(0)} vs ${submit.bare.rps.toFixed(0)} req/s)`,
+        met: submit.ratio >= 0.3,
+      },
+      {
+        name: `submit p99 at ${results.options.connections} connections`,
+        target: "< 10 ms",
+        measured: ms(submit.full.p99Ms),
+        met: submit.full.p99Ms < 10,
+      },
+      {
+        name: "throughput cost of traces and logs",
+        target: "≤ 15%",
+        measured: `${pct(submit.telemetryCost)} (${submit.full.rps.toFixed(0)} vs ${submit.quiet.rps.toFixed(0)} req/s)`,
+        met: submit.telemetryCost <= 0.15,
+      },
+    );
+  }
+  const largestScrape = scrape?.at(-1);
+  if (largestScrape) {
+    checks.push({
+      name: `/metrics at ${largestScrape.series} series`,
+      target: "< 25 ms",
+      measured: ms(largestScrape.openMetricsMs.median),
+      met: largestScrape.openMetricsMs.median < 25,
+    });
+  }
+  const largestTick = supervisor?.at(-1);
+  if (largestTick) {
+    checks.push({
+      name: `supervision tick, ${largestTick.open} open operations`,
+      target: "< 20 ms",
+      measured: ms(largestTick.tickMs.median),
+      met: largestTick.tickMs.median < 20,
+    });
+  }
+  if (risk) {
+    checks.push({
+      name: "risk decision",
+      target: "< 5 µs",
+      measured: `${(risk.acceptedFixedNs / 1000).toFixed(2)} µs`,
+      met: risk.acceptedFixedNs < 5000,
+    });
+  }
+  for (const outage of memory?.outages ?? []) {
+    const samples = outage.samples.map((s) => s.rssMb);
+    checks.push({
+      name: `RSS with exporters ${outage.endpoints}, under load`,
+      target: `levels off (< ${LEVELS_OFF_MB_PER_MIN} MB/min)`,
+      measured: `${signed(outage.lastHalfSlopeMbPerMin)} MB/min over the last half (${Math.min(...samples)}–${Math.max(...samples)} MB)`,
+      met: outage.lastHalfSlopeMbPerMin < LEVELS_OFF_MB_PER_MIN,
+    });
+  }
+  return checks;
+}
+
+/** The results as Markdown tables, for the terminal and for BENCHMARKS.md. */
+export function formatResults(results: BenchResults): string {
+  const lines: string[] = [];
+  const table = (header: string[], rows: string[][]): void => {
+    lines.push(`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`);
+    for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
+    lines.push("");
+  };
+  const { machine, options } = results;
+  lines.push(
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}; ${results.date}`,
+    `${options.connections} connections, ${options.threads} wrk threads, ${options.rounds} rounds of ` +
+      `${options.warmupSec} s warm-up + ${options.durationSec} s`,
+    "",
+  );
+  table(
+    ["target", "goal", "measured", "met"],
+    results.targets.map((t) => [t.name, t.target, t.measured, t.met ? "yes" : "**no**"]),
+  );
+  if (results.submit) {
+    const { bare, full, quiet, more } = results.submit;
+    const rows: [string, VariantResult][] = [
+      [VARIANT_NAMES.bare, bare],
+      [VARIANT_NAMES.full, full],
+      [VARIANT_NAMES.quiet, quiet],
+      ...Object.entries(more).map(
+        ([v, result]) => [VARIANT_NAMES[v as Variant], result] as [string, VariantResult],
+      ),
+    ];
+    table(
+      ["POST /v1/operations", "req/s", "p50", "p99", "accepted", "server CPU"],
+      rows.map(([name, v]) => [
+        name,
+        v.rps.toFixed(0),
+        ms(v.p50Ms),
+        ms(v.p99Ms),
+        pct(v.acceptedShare),
+        `${v.serverCpuCores.toFixed(2)} cores`,
+      ]),
+    );
+  }
+  if (results.scrape) {
+    table(
+      ["GET /metrics", "series", "k × k", "OpenMetrics p50 / p95", "text p50 / p95", "bytes"],
+      results.scrape.map((s) => [
+        `~${s.targetSeries}`,
+        String(s.series),
+        `${s.strategies} × ${s.instruments}`,
+        `${ms(s.openMetricsMs.median)} / ${ms(s.openMetricsMs.p95)}`,
+        `${ms(s.textMs.median)} / ${ms(s.textMs.p95)}`,
+        String(s.bytes),
+      ]),
+    );
+  }
+  if (results.supervisor) {
+    table(
+      ["supervision tick", "p50", "p95", "max"],
+      results.supervisor.map((s) => [
+        `${s.open} open`,
+        ms(s.tickMs.median),
+        ms(s.tickMs.p95),
+        ms(s.tickMs.max),
+      ]),
+    );
+  }
+  if (results.risk) {
+    const r = results.risk;
+    table(
+      ["risk decision", "mean"],
+      [
+        ["accepted, fixed size", `${r.acceptedFixedNs} ns (p99 of a batch ${r.acceptedFixedP99Ns} ns)`],
+        ["accepted, automatic size", `${r.acceptedAutoNs} ns`],
+        ["rejected, three failures", `${r.rejectedNs} ns`],
+      ],
+    );
+  }
+  if (results.memory) {
+    const o = results.memory.operations;
+    table(
+      ["memory", "RSS"],
+      [
+        ["ready", `${o.rssReadyMb} MB`],
+        [`after ${o.operations} operations (${o.rps.toFixed(0)}/s over HTTP)`, `${o.rssAfterLoadMb} MB`],
+        ["once all had closed", `${o.rssAfterCloseMb} MB (heap in use ${o.heapUsedMb} MB)`],
+        ["peak", `${o.rssPeakMb} MB`],
+      ],
+    );
+    table(
+      ["exporters down, under load", "RSS samples (MB)", "last-half slope", "dropped spans / lines", "req/s"],
+      results.memory.outages.map((x) => [
+        x.endpoints,
+        x.samples.map((s) => s.rssMb).join(" "),
+        `${signed(x.lastHalfSlopeMbPerMin)} MB/min`,
+        `${x.droppedSpans} / ${x.droppedLogLines}`,
+        x.rps.toFixed(0),
+      ]),
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,94 @@
+/**
+ * `npm run bench`: opsguard against the physical limit of its stack, on loopback, bounded in
+ * time. Builds nothing itself (the npm script builds first); runs the servers under test and the
+ * load generator (wrk) in processes of their own, prints a table and writes the JSON results.
+ * Options: see bench/options.ts (`BENCH_DURATION=10`, `--rounds=3`, `--only=submit,risk`, …).
+ */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { format, resolveConfig } from "prettier";
+import type { InProcessJob } from "./inproc.js";
+import { runMemoryPhase } from "./memory-phase.js";
+import { readOptions, type Phase } from "./options.js";
+import { checkTargets, describeMachine, formatResults, type BenchResults } from "./report.js";
+import { MIN_ACCEPTED_SHARE, runSubmitPhase } from "./submit-phase.js";
+import { profileTargetsInto, ROOT, useBuild } from "./targets.js";
+import { requireWrk } from "./wrk.js";
+
+const options = readOptions(process.argv.slice(2), process.env);
+const started = performance.now();
+const log = (line: string): void => {
+  const at = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[${at} s] ${line}\n`);
+};
+const runs = (phase: Phase): boolean => options.phases.includes(phase);
+
+profileTargetsInto(options.profileDir);
+useBuild(options.dist);
+if (runs("submit") || runs("memory")) requireWrk();
+
+const partial: Omit<BenchResults, "targets"> = {
+  date: new Date().toISOString(),
+  machine: describeMachine(),
+  options,
+};
+if (runs("submit")) {
+  log("phases 1 and 2: POST /v1/operations vs a bare Hono route, telemetry on and off");
+  partial.submit = await runSubmitPhase(options, log);
+}
+if (runs("scrape")) {
+  partial.scrape = [];
+  for (const targetSeries of options.scrapeSeries) {
+    log(`phase 3: GET /metrics at about ${targetSeries} series`);
+    partial.scrape.push(await inProcess({ phase: "scrape", targetSeries }));
+  }
+}
+if (runs("supervisor")) {
+  partial.supervisor = [];
+  for (const open of options.supervisorOpen) {
+    log(`phase 4: one supervision tick over ${open} open operations`);
+    partial.supervisor.push(await inProcess({ phase: "supervisor", open }));
+  }
+}
+if (runs("risk")) {
+  log("phase 5: one risk decision (tinybench)");
+  partial.risk = await inProcess({ phase: "risk", timeMs: options.riskTimeMs });
+}
+if (runs("memory")) {
+  log(`phase 6: RSS after ${options.operations} operations, and with the exporters down under load`);
+  partial.memory = await runMemoryPhase(options, log);
+  const shares = [partial.memory.operations, ...partial.memory.outages].map((m) => m.acceptedShare);
+  if (Math.min(...shares) < MIN_ACCEPTED_SHARE)
+    throw new Error(
+      `memory phase: only ${(Math.min(...shares) * 100).toFixed(2)}% of requests were accepted`,
+    );
+}
+
+const results: BenchResults = { ...partial, targets: checkTargets(partial) };
+const out = resolve(ROOT, options.out);
+const json = JSON.stringify(results, null, 2);
+// Formatted as the repository formats JSON, so a committed result passes `prettier --check`.
+writeFileSync(out, await format(json, { ...(await resolveConfig(out)), filepath: out }));
+console.log(formatResults(results));
+log(`done; results in ${out}`);
+
+/** Runs one in-process measurement in a fresh `node` (bench/inproc.ts) and returns its JSON result. */
+async function inProcess<T>(job: InProcessJob): Promise<T> {
+  const profile = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
+  const child = spawn(
+    process.execPath,
+    [...profile, "--import", "tsx", join(ROOT, "bench", "inproc.ts"), JSON.stringify(job)],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  let stdout = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  const [code] = (await once(child, "exit")) as [number | null];
+  const line = stdout.trim().split("\n").at(-1);
+  if (code !== 0 || !line) throw new Error(`${job.phase} failed with ${String(code)}`);
+  return JSON.parse(line) as T;
+}

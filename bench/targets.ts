@@ -1,0 +1,172 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { benchConfig, type TelemetryEndpoints } from "./config.js";
+import { parseSamples, type Sample } from "./prometheus.js";
+
+/** The project root, where `dist/` and `node_modules/` are. */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The build under test: `dist/` unless another was asked for (to compare two builds). */
+let main = join(ROOT, "dist", "main.js");
+const BARE = join(ROOT, "bench", "bare-target.ts");
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/** A server under test, in a child process of its own. */
+export interface Target {
+  name: string;
+  process: ChildProcess;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** A bearer token with the admin role; empty for the bare server. */
+  token: string;
+  /** User plus system CPU time the process has used, in seconds. */
+  cpuSeconds(): number;
+  /** Resident set size now, in bytes. */
+  rssBytes(): number;
+  /** The samples of its `/metrics` page (opsguard only). */
+  metrics(): Promise<Sample[]>;
+  /** A GET with the token, parsed as JSON. */
+  get<T>(path: string): Promise<T>;
+  /** SIGTERM, then SIGKILL if it has not exited within 15 s; removes its data folder. */
+  stop(): Promise<void>;
+}
+
+/** Where `.cpuprofile` files go, when profiling was asked for. */
+let profileDir: string | undefined;
+
+/** Makes every target started from now on write a CPU profile into `dir`. */
+export function profileTargetsInto(dir: string | undefined): void {
+  profileDir = dir;
+  if (dir) mkdirSync(dir, { recursive: true });
+}
+
+/** Runs every opsguard started from now on from the build in `dir` (its `main.js`). */
+export function useBuild(dir: string): void {
+  main = join(resolve(ROOT, dir), "main.js");
+}
+
+/**
+ * Starts `node dist/main.js serve` (the CLI as shipped, run from the build) on a fresh data
+ * folder with {@link benchConfig} and the given telemetry endpoints; waits until `/readyz` answers.
+ */
+export async function startOpsguard(name: string, telemetry: TelemetryEndpoints): Promise<Target> {
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm run bench does)`);
+  const dataDir = mkdtempSync(join(tmpdir(), "opsguard-bench-"));
+  const port = await freePort();
+  const configPath = join(dataDir, "opsguard.yaml");
+  const config = benchConfig(dataDir, telemetry);
+  writeFileSync(configPath, stringify({ ...config, server: { ...config.server, port } }));
+  const child = spawnNode([main, "serve", "--config", configPath]);
+  const url = `http://127.0.0.1:${port}`;
+  const target = describe(name, child, url, dataDir);
+  await waitUntilReady(target, () => `${url}/readyz`);
+  return Object.assign(target, { token: readFileSync(join(dataDir, "admin-token"), "utf8").trim() });
+}
+
+/** Starts the bare Hono server of `bench/bare-target.ts`; it reports its port on stdout. */
+export async function startBare(name: string): Promise<Target> {
+  const child = spawnNode(["--import", "tsx", BARE]);
+  let port = 0;
+  child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+    const match = /"port":(\d+)/.exec(text);
+    if (match) port = Number(match[1]);
+  });
+  const target = describe(name, child, "", undefined);
+  await waitUntilReady(target, () => (port ? `http://127.0.0.1:${port}/` : undefined));
+  target.url = `http://127.0.0.1:${port}`;
+  return target;
+}
+
+function spawnNode(args: string[]): ChildProcess {
+  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  // A clean environment: no OPSGUARD_* or OTEL_* variable of the caller may change the config.
+  return spawn(process.execPath, [...profile, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+function describe(name: string, child: ChildProcess, url: string, dataDir: string | undefined): Target {
+  const stderr: string[] = [];
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => stderr.push(text));
+  // Drained, so a chatty child can never block on a full pipe.
+  child.stdout!.resume();
+  const exited = once(child, "exit");
+  const pid = child.pid!;
+  const target: Target = {
+    name,
+    process: child,
+    url,
+    token: "",
+    cpuSeconds() {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    },
+    rssBytes() {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      return Number(match?.[1] ?? 0) * 1024;
+    },
+    async metrics() {
+      const response = await fetch(`${target.url}/metrics`);
+      return parseSamples(await response.text());
+    },
+    async get<T>(path: string) {
+      const response = await fetch(`${target.url}${path}`, {
+        headers: { authorization: `Bearer ${target.token}` },
+      });
+      if (!response.ok) throw new Error(`${name}: GET ${path} answered ${response.status}`);
+      return (await response.json()) as T;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        await exited;
+        clearTimeout(killer);
+      }
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  void exited.then(([code]) => {
+    if (code !== 0 && code !== null)
+      process.stderr.write(`${name} exited with ${String(code)}: ${stderr.join("")}\n`);
+  });
+  return target;
+}
+
+async function waitUntilReady(target: Target, probe: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (target.process.exitCode !== null) throw new Error(`${target.name} exited while starting`);
+    const url = probe();
+    if (url) {
+      const ok = await fetch(url).then(
+        (response) => response.status < 500,
+        () => false,
+      );
+      if (ok) return;
+    }
+    await sleep(100);
+  }
+  await target.stop();
+  throw new Error(`${target.name} did not become ready within 30 s`);
+}
+
+/** A loopback port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -1,0 +1,96 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { tempDir } from "../../tests/harness.js";
+import { openDatabase, type Db } from "./db.js";
+import { GroupCommit } from "./group-commit.js";
+
+let dir: string;
+let db: Db;
+let other: Database.Database;
+let commits: GroupCommit;
+
+beforeEach(() => {
+  dir = tempDir();
+  const path = join(dir, "opsguard.db");
+  db = openDatabase({ path });
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  other = new Database(path, { readonly: true });
+  commits = new GroupCommit(db);
+});
+
+afterEach(() => {
+  other.close();
+  if (db.open) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const insert = (id: number, v = "x") => db.prepare("INSERT INTO t (id, v) VALUES (?, ?)").run(id, v);
+const seenElsewhere = () => (other.prepare("SELECT COUNT(*) AS n FROM t").get() as { n: number }).n;
+const seenHere = () => Number((db.prepare("SELECT COUNT(*) AS n FROM t").get() as { n: bigint }).n);
+
+describe("GroupCommit", () => {
+  it("commits the writes of one turn together, visible elsewhere only once durable", async () => {
+    expect(commits.write(() => insert(1).changes)).toBe(1);
+    commits.write(() => insert(2));
+    expect(commits.pending).toBe(true);
+    expect(seenHere()).toBe(2); // the writing connection reads its own rows at once
+    expect(seenElsewhere()).toBe(0); // nobody else sees an uncommitted batch
+    await commits.durable();
+    expect(commits.pending).toBe(false);
+    expect(seenElsewhere()).toBe(2);
+  });
+
+  it("undoes only the write that threw, keeping the rest of the batch", async () => {
+    commits.write(() => insert(1));
+    expect(() =>
+      commits.write(() => {
+        insert(2);
+        insert(1); // primary key conflict: this savepoint rolls back, row 2 with it
+      }),
+    ).toThrow(/UNIQUE/);
+    commits.write(() => insert(3));
+    await commits.durable();
+    expect(other.prepare("SELECT id FROM t ORDER BY id").pluck().all()).toEqual([1, 3]);
+  });
+
+  it("resolves durable() at once when nothing is pending", async () => {
+    await expect(commits.durable()).resolves.toBeUndefined();
+  });
+
+  it("starts a new batch after a commit", async () => {
+    commits.write(() => insert(1));
+    await commits.durable();
+    commits.write(() => insert(2));
+    expect(seenElsewhere()).toBe(1);
+    await commits.durable();
+    expect(seenElsewhere()).toBe(2);
+  });
+
+  it("joins a caller's own transaction instead of opening a batch", () => {
+    db.transaction(() => {
+      commits.write(() => insert(1));
+      expect(commits.pending).toBe(false);
+    })();
+    expect(seenElsewhere()).toBe(1);
+  });
+
+  it("rejects every waiter of a batch whose transaction was lost, and recovers after", async () => {
+    commits.write(() => insert(1));
+    const waiting = commits.durable();
+    db.exec("ROLLBACK"); // as SQLite does by itself on some I/O errors
+    await expect(waiting).rejects.toThrow(/rolled back/);
+    expect(seenElsewhere()).toBe(0);
+    commits.write(() => insert(2));
+    await commits.durable();
+    expect(seenElsewhere()).toBe(1);
+  });
+
+  it("commits the pending batch on demand, before the database closes", () => {
+    commits.write(() => insert(1));
+    commits.commit();
+    db.close();
+    expect(seenElsewhere()).toBe(1);
+  });
+});

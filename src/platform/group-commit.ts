@@ -1,0 +1,79 @@
+import type { Db } from "./db.js";
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Commits the writes of one event-loop turn together, in one SQLite transaction.
+ *
+ * A commit costs far more than the rows it carries: in WAL mode it appends every page it touched
+ * (the table and each of its indexes) to the log, so an operation's few rows cost about 100 µs of
+ * writes and syscalls alone, one commit after another. Under load many requests write in the same
+ * turn; sharing one commit, they share those pages too (measured: 86 µs per row alone, 12 µs per
+ * row fifty to a commit).
+ *
+ * {@link write} runs its function at once, inside the turn's transaction (opened on the first
+ * write, committed when the turn ends, at `setImmediate`), in a savepoint of its own, so a throw
+ * undoes only that function's rows. Reads on the connection see the rows at once; other
+ * connections see them at the commit. Whatever must not happen before the rows are on disk (an
+ * execution, an answer to the caller) waits for {@link durable} first: a crash before the commit
+ * then loses only rows whose consequences never happened.
+ *
+ * Any write on the connection while a batch is open joins it, including writes that do not go
+ * through here: they are committed at the end of the turn too.
+ */
+export class GroupCommit {
+  private waiters: Waiter[] | undefined;
+  /** Runs a function in a savepoint; built once, as better-sqlite3 builds a transaction slowly. */
+  private readonly inSavepoint: (fn: () => unknown) => unknown;
+
+  constructor(private readonly db: Db) {
+    this.inSavepoint = db.transaction((fn: () => unknown) => fn());
+  }
+
+  /** Whether a batch is open: written and not yet committed. */
+  get pending(): boolean {
+    return this.waiters !== undefined;
+  }
+
+  /** Runs `fn` in the turn's transaction, in a savepoint of its own, and returns what it returns. */
+  write<T>(fn: () => T): T {
+    // Inside a caller's own transaction, the caller commits (synchronously, before any await).
+    if (!this.waiters && !this.db.inTransaction) {
+      this.db.exec("BEGIN IMMEDIATE");
+      this.waiters = [];
+      setImmediate(() => this.commit());
+    }
+    return this.inSavepoint(fn) as T;
+  }
+
+  /** Resolves once every row written so far is committed; rejects if that commit failed. */
+  durable(): Promise<void> {
+    const waiters = this.waiters;
+    if (!waiters) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+  }
+
+  /** Commits the open batch now (before closing the database, say); a no-op when none is open. */
+  commit(): void {
+    const waiters = this.waiters;
+    if (!waiters) return;
+    this.waiters = undefined;
+    try {
+      // SQLite rolls a transaction back by itself on some errors (a full disk, an I/O error).
+      if (!this.db.open || !this.db.inTransaction) throw new Error("the batch transaction was rolled back");
+      this.db.exec("COMMIT");
+    } catch (error) {
+      try {
+        if (this.db.open && this.db.inTransaction) this.db.exec("ROLLBACK");
+      } catch {
+        // Nothing more to undo: the waiters hear of the failure below.
+      }
+      for (const waiter of waiters) waiter.reject(error);
+      return;
+    }
+    for (const waiter of waiters) waiter.resolve();
+  }
+}

@@ -1,0 +1,96 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { BenchResults } from "../bench/report.js";
+import { tempDir } from "./harness.js";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Every phase, as briefly as it can run and still measure something: about half a minute. */
+const SMOKE = {
+  BENCH_DURATION: "1",
+  BENCH_WARMUP: "1",
+  BENCH_ROUNDS: "1",
+  BENCH_OPERATIONS: "1000",
+  BENCH_OUTAGE: "3",
+  BENCH_OUTAGE_WARMUP: "1",
+  BENCH_SAMPLE_EVERY: "1",
+  BENCH_SCRAPE_SERIES: "300,1000",
+  BENCH_SUPERVISOR_OPEN: "100,1000",
+  BENCH_RISK_TIME: "100",
+};
+
+/** Every number in the results, with its path, so none can be missing or NaN unnoticed. */
+function numbers(value: unknown, path = "results"): [string, number][] {
+  if (typeof value === "number") return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((item, i) => numbers(item, `${path}[${i}]`));
+  if (value !== null && typeof value === "object")
+    return Object.entries(value).flatMap(([key, item]) => numbers(item, `${path}.${key}`));
+  return [];
+}
+
+// Speed is never asserted here: this only keeps `npm run bench` from rotting.
+describe("npm run bench, smoke run", () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("runs every phase and reports every result with sane values", async () => {
+    dir = tempDir("opsguard-bench-smoke-");
+    const out = join(dir, "results.json");
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench", "run.ts")], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...SMOKE, BENCH_OUT: out },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(code, output).toBe(0);
+
+    const results = JSON.parse(readFileSync(out, "utf8")) as BenchResults;
+    for (const [path, value] of numbers(results)) expect(Number.isFinite(value), path).toBe(true);
+
+    const { submit, scrape, supervisor, risk, memory } = results;
+    for (const variant of [submit!.bare, submit!.full, submit!.quiet]) {
+      expect(variant.rps).toBeGreaterThan(0);
+      expect(variant.p50Ms).toBeGreaterThan(0);
+      expect(variant.p99Ms).toBeGreaterThanOrEqual(variant.p50Ms);
+      expect(variant.acceptedShare).toBeGreaterThanOrEqual(0.999);
+      expect(variant.rounds).toHaveLength(1);
+    }
+    expect(submit!.full.rounds[0]).toMatchObject({ serverNon201: 0, spansPerOperation: expect.any(Number) });
+    expect(submit!.full.rounds[0]!.spansPerOperation).toBeGreaterThan(0);
+    expect(submit!.full.rounds[0]!.logLinesPerOperation).toBeGreaterThan(0);
+    expect(submit!.ratio).toBeGreaterThan(0);
+
+    expect(scrape!.map((s) => s.targetSeries)).toEqual([300, 1000]);
+    for (const s of scrape!) {
+      expect(s.series).toBeGreaterThan(s.targetSeries * 0.8);
+      expect(s.openMetricsMs.median).toBeGreaterThan(0);
+      expect(s.textMs.median).toBeGreaterThan(0);
+    }
+    expect(supervisor!.map((s) => s.open)).toEqual([100, 1000]);
+    for (const s of supervisor!) {
+      expect(s.tickMs.median).toBeGreaterThan(0);
+      expect(s.closedDuringTicks).toBe(0);
+    }
+    expect(risk!.acceptedFixedNs).toBeGreaterThan(0);
+    expect(risk!.rejectedNs).toBeGreaterThan(0);
+
+    expect(memory!.operations.operations).toBeGreaterThanOrEqual(1000);
+    expect(memory!.operations.rssAfterLoadMb).toBeGreaterThan(0);
+    expect(memory!.operations.acceptedShare).toBeGreaterThanOrEqual(0.999);
+    expect(memory!.outages.map((o) => o.endpoints)).toEqual(["hanging", "closed-port"]);
+    for (const outage of memory!.outages) {
+      expect(outage.samples.length).toBeGreaterThanOrEqual(3);
+      expect(outage.acceptedShare).toBeGreaterThanOrEqual(0.999);
+      // Nothing reaches a dead collector: what is not held is dropped, and counted.
+      expect(outage.droppedSpans).toBeGreaterThan(0);
+    }
+    expect(results.targets.length).toBeGreaterThanOrEqual(8);
+    expect(output).toContain("| target | goal | measured | met |");
+  }, 120_000);
+});
