@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ScriptedExecutor, startTestApp, tempDir, type TestApp } from "../tests/harness.js";
+import { ScriptedExecutor, startTestApp, tempDir, testConfig, type TestApp } from "../tests/harness.js";
 import { createApp } from "./app.js";
 import { createSilentLogger } from "./platform/logger.js";
 
@@ -82,5 +82,17 @@ describe("service routes", () => {
   it("leaves /metrics open by default", async () => {
     t = await startTestApp({}, { executor: new ScriptedExecutor() });
     expect((await t.app.http.request("/metrics")).status).toBe(200);
+  });
+});
+
+describe("createApp", () => {
+  it("refuses to start with an empty metrics token file rather than leave /metrics open", () => {
+    const dir = tempDir();
+    const file = join(dir, "metrics-token");
+    writeFileSync(file, "\n", { mode: 0o600 });
+    const config = testConfig(dir, { metrics: { bearerTokenFile: file } });
+    expect(() => createApp(config, { logger: createSilentLogger(), runtimeMetrics: false })).toThrow(
+      /is empty/,
+    );
   });
 });

@@ -41,6 +41,8 @@ export interface AppOverrides {
   executor?: Executor;
   /** Database path; defaults to `<dataDir>/opsguard.db`. */
   databasePath?: string;
+  /** Called when the process can no longer trust its state (a failed commit). @default log and exit 1 */
+  onFatal?: (error: unknown) => void;
   /** Collect Node runtime metrics. @default true */
   runtimeMetrics?: boolean;
 }
@@ -110,7 +112,18 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       });
   const { logger } = logging;
   const db = openDatabase({ path: overrides.databasePath ?? databasePath(config) });
-  const commits = new GroupCommit(db);
+  const commits = new GroupCommit(
+    db,
+    overrides.onFatal ??
+      ((error) => {
+        // Memory already holds what the lost batch wrote; only a restart makes the two agree again.
+        logger.error("a database commit failed; stopping so that the next start rebuilds from the database", {
+          event: "db.commit_failed",
+          error,
+        });
+        process.exit(1);
+      }),
+  );
   const audit = new AuditLog(db, clock);
   const tokens = new TokenStore(db, clock);
   const limits = buildLimits(config);
@@ -186,11 +199,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     db.prepare("SELECT 1").get();
     return c.json({ status: "ready", tradingState: ledger.tradingState });
   });
-  const metricsToken = config.metrics.bearerTokenFile
-    ? readFileSync(config.metrics.bearerTokenFile, "utf8").trim()
-    : undefined;
-  if (metricsToken) http.use("/metrics", bearerGuard(metricsToken));
-  http.get("/metrics", metricsEndpoint(registry));
+  const { bearerTokenFile } = config.metrics;
+  if (bearerTokenFile) {
+    const metricsToken = readFileSync(bearerTokenFile, "utf8").trim();
+    // A configured but empty file must stop the start, never leave /metrics open.
+    if (metricsToken === "") throw new Error(`metrics.bearerTokenFile ${bearerTokenFile} is empty`);
+    http.use("/metrics", bearerGuard(metricsToken));
+  }
+  http.get("/metrics", metricsEndpoint(registry, metrics));
 
   http.use("/v1/*", authenticate({ tokens, enabled: config.auth.enabled }));
   http.route("/", operationRoutes({ service, repo, limits }));

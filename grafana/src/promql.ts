@@ -42,9 +42,9 @@ export function quantile(q: number, histogram: string, by: readonly string[], ..
 }
 
 /**
- * `expr`, plus a 0 for every group `base` has and `expr` lacks. Counter series are born on their
- * first increment (opsguard's first loss creates `opsguard_loss_total`), and a group missing on one
- * side of a difference or ratio would silently drop out of the result.
+ * `expr`, plus a 0 for every group `base` has and `expr` lacks. Most counter series are born on
+ * their first increment (a close reason, a failure stage), and a group missing on one side of a
+ * difference or ratio would silently drop out of the result.
  */
 export function orZero(expr: string, base: string): string {
   return `(${expr} or ${base} * 0)`;

@@ -25,9 +25,9 @@ function writeConfig(...lines: string[]): string {
 }
 
 /** Writes a secret file with exactly `mode`, whatever the umask. */
-function writeSecret(name: string, mode: number): string {
+function writeSecret(name: string, mode: number, contents = "s3cret\n"): string {
   const path = join(dir, name);
-  writeFileSync(path, "s3cret\n");
+  writeFileSync(path, contents);
   chmodSync(path, mode);
   return path;
 }
@@ -71,6 +71,7 @@ describe("checkEnvironment", () => {
   it.each([
     ["metrics.bearerTokenFile", "OPSGUARD_METRICS_BEARER_TOKEN_FILE"],
     ["executor.webhook.tokenFile", "OPSGUARD_EXECUTOR_WEBHOOK_TOKEN_FILE"],
+    ["logging.loki.tokenFile", "OPSGUARD_LOGGING_LOKI_TOKEN_FILE"],
   ])("warns when %s is readable by group or others", (key, variable) => {
     const loose = writeSecret("loose-token", 0o644);
     const result = checkEnvironment({ path: writeConfig(), env: { [variable]: loose } });
@@ -79,6 +80,15 @@ describe("checkEnvironment", () => {
 
     const tight = writeSecret("tight-token", 0o600);
     expect(checkEnvironment({ path: writeConfig(), env: { [variable]: tight } }).warnings).toEqual([]);
+  });
+
+  it("reports an empty token file: it would leave what it guards unguarded", () => {
+    const empty = writeSecret("empty-token", 0o600, "\n");
+    const result = checkEnvironment({
+      path: writeConfig(),
+      env: { OPSGUARD_METRICS_BEARER_TOKEN_FILE: empty },
+    });
+    expect(result.problems).toEqual([`metrics.bearerTokenFile ${empty}: the file is empty`]);
   });
 
   it("warns when the data folder is open to others", () => {

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { databasePath } from "../app.js";
 import { loadConfig, ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
@@ -53,12 +53,14 @@ export function checkEnvironment(options: { path?: string; env: NodeJS.ProcessEn
   for (const [key, file] of [
     ["metrics.bearerTokenFile", config.metrics.bearerTokenFile],
     ["executor.webhook.tokenFile", config.executor.webhook.tokenFile],
+    ["logging.loki.tokenFile", config.logging.loki.tokenFile],
   ] as const) {
     if (!file) continue;
     try {
       accessSync(file, constants.R_OK);
       if (statSync(file).mode & 0o077)
         warnings.push(`${key} ${file}: readable by group or others; use chmod 600`);
+      if (readFileSync(file, "utf8").trim() === "") problems.push(`${key} ${file}: the file is empty`);
     } catch (error) {
       problems.push(`${key} ${file}: ${(error as Error).message}`);
     }

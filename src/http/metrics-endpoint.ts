@@ -1,6 +1,6 @@
 import type { Handler } from "hono";
 import { Registry } from "prom-client";
-import type { MetricsRegistry } from "../platform/metrics.js";
+import type { Metrics, MetricsRegistry } from "../platform/metrics.js";
 import { renderOpenMetrics } from "../platform/metrics-render.js";
 
 const OPENMETRICS = "application/openmetrics-text";
@@ -10,9 +10,12 @@ const OPENMETRICS = "application/openmetrics-text";
  * Prometheus does when it asks with `Accept: application/openmetrics-text;…`; the classic text
  * format otherwise (curl, older scrapers).
  */
-export function metricsEndpoint(registry: MetricsRegistry): Handler {
+export function metricsEndpoint(
+  registry: MetricsRegistry,
+  gauges: Pick<Metrics, "withStateSnapshot">,
+): Handler {
   return async function metrics(c) {
-    const text = await renderOpenMetrics(registry);
+    const text = await gauges.withStateSnapshot(() => renderOpenMetrics(registry));
     if (prefersOpenMetrics(c.req.header("accept"))) {
       return c.body(text, 200, { "content-type": Registry.OPENMETRICS_CONTENT_TYPE });
     }

@@ -73,6 +73,7 @@ export interface OperationQuery {
 /** Reads and writes operations. Every statement is prepared once; none scans the table per call. */
 export class OperationRepository {
   private readonly stmts: Record<string, Statement>;
+  private readonly listStatements = new Map<string, Statement>();
 
   constructor(private readonly db: Db) {
     this.stmts = {
@@ -183,7 +184,13 @@ export class OperationRepository {
       params.before = query.before;
     }
     const sql = `SELECT * FROM operations ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT @limit`;
-    return (this.db.prepare(sql).all(params) as OperationRow[]).map(fromRow);
+    // One statement per filter shape (at most 16), prepared once.
+    let statement = this.listStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.listStatements.set(sql, statement);
+    }
+    return (statement.all(params) as OperationRow[]).map(fromRow);
   }
 
   dailyOperations(since: number): Map<string, number> {

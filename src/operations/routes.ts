@@ -41,6 +41,9 @@ const submitRoute = createRoute({
     422: problem("Risk checks failed; every failed check is listed with its limit and observed value."),
     502: problem("The executor failed to execute the operation (it is recorded as failed)."),
     503: problem("The executor could not be reached for a quote."),
+    504: problem(
+      "The executor did not confirm the execution: the operation stays pending and is reconciled; repeat the request to see where it stands.",
+    ),
   },
 });
 
@@ -61,7 +64,8 @@ const closeRoute = createRoute({
     ...AUTH_ERRORS,
     404: problem("No such operation."),
     409: problem("The operation is not open (pending or failed)."),
-    502: problem("The executor failed to close it; it stays open."),
+    502: problem("The executor refused to close it; it stays open."),
+    504: problem("The executor did not confirm the close: it is reconciled shortly."),
   },
 });
 

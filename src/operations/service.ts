@@ -282,6 +282,8 @@ export class OperationsService {
     if (this.opening.has(op.id) || this.closing.has(op.id)) return;
     const { executor, logger, clock, repo, ledger, metrics } = this.deps;
     const status = await executor.status(op.id, op.instrument);
+    // A submit replay or a manual close may have started while the executor answered.
+    if (this.opening.has(op.id) || this.closing.has(op.id)) return;
     this.reconcileAfter.delete(op.id);
     if (op.status === "pending") {
       this.unresolved.delete(op.id);
@@ -582,13 +584,15 @@ export class OperationsService {
 
     const breaches = ledger.breaches();
     if (breaches.length > 0 && ledger.tradingState !== "halted") {
-      void this.setTradingState({
+      this.setTradingState({
         state: "halted",
         reason: breaches.map((b) => `${b.code} (${b.observed} > ${b.limit})`).join(", "),
         actor: "system",
         trigger: "auto",
         flatten: this.deps.flattenOnAutoHalt,
-      });
+      }).catch((error: unknown) =>
+        logger.error("automatic halt failed", { event: "trading.auto_halt_failed", error }),
+      );
     }
     return op;
   }

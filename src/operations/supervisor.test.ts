@@ -60,6 +60,16 @@ describe("Supervisor", () => {
     expect(t.app.supervisor.unrealized.get("ETH-USD")).toBe(-2);
     const gauge = await t.app.registry.getSingleMetricAsString("opsguard_unrealized_pnl");
     expect(gauge).toContain('opsguard_unrealized_pnl{instrument="BTC-USD"} 100');
+
+    // Once an instrument has nothing open, its value goes rather than lingering.
+    const open = (
+      (await (await t.call("GET", "/v1/operations?instrument=BTC-USD")).json()) as { items: { id: string }[] }
+    ).items;
+    for (const { id } of open) await t.call("POST", `/v1/operations/${id}/close`);
+    await t.app.supervisor.tick();
+    const after = await t.app.registry.getSingleMetricAsString("opsguard_unrealized_pnl");
+    expect(after).not.toContain('instrument="BTC-USD"');
+    expect(after).toContain('opsguard_unrealized_pnl{instrument="ETH-USD"} -2');
   });
 
   it("books the supervisor's closes into P&L and pattern accuracy", async () => {

@@ -96,7 +96,8 @@ export class Supervisor {
       unrealized.set(op.instrument, (unrealized.get(op.instrument) ?? 0n) + pnl);
     }
     this.unrealized.clear();
-    for (const instrument of instruments) {
+    // Instruments without a quote this tick are left out rather than shown as 0.
+    for (const instrument of quotes.keys()) {
       this.unrealized.set(instrument, toNumber(unrealized.get(instrument) ?? 0n, limits.moneyScale));
     }
     await Promise.allSettled(closes);

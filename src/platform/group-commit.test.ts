@@ -76,11 +76,14 @@ describe("GroupCommit", () => {
     expect(seenElsewhere()).toBe(1);
   });
 
-  it("rejects every waiter of a batch whose transaction was lost, and recovers after", async () => {
+  it("rejects every waiter of a batch whose transaction was lost, tells the owner, and recovers after", async () => {
+    const failures: unknown[] = [];
+    commits = new GroupCommit(db, (error) => failures.push(error));
     commits.write(() => insert(1));
     const waiting = commits.durable();
     db.exec("ROLLBACK"); // as SQLite does by itself on some I/O errors
     await expect(waiting).rejects.toThrow(/rolled back/);
+    expect(failures).toHaveLength(1);
     expect(seenElsewhere()).toBe(0);
     commits.write(() => insert(2));
     await commits.durable();

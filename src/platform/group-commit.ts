@@ -29,7 +29,15 @@ export class GroupCommit {
   /** Runs a function in a savepoint; built once, as better-sqlite3 builds a transaction slowly. */
   private readonly inSavepoint: (fn: () => unknown) => unknown;
 
-  constructor(private readonly db: Db) {
+  /**
+   * @param onFailure called after a failed commit has been rolled back and its waiters told. The
+   * callers' in-memory state (the ledger, open operations) already reflects rows that are now
+   * gone, so the owner should stop and let the next start rebuild from the database.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly onFailure: (error: unknown) => void = () => undefined,
+  ) {
     this.inSavepoint = db.transaction((fn: () => unknown) => fn());
   }
 
@@ -72,6 +80,7 @@ export class GroupCommit {
         // Nothing more to undo: the waiters hear of the failure below.
       }
       for (const waiter of waiters) waiter.reject(error);
+      this.onFailure(error);
       return;
     }
     for (const waiter of waiters) waiter.resolve();

@@ -48,7 +48,8 @@ export const TRADING_STATES = ["active", "reducing", "halted"] as const;
  */
 export function createMetrics(registry: MetricsRegistry, { version, runtime = true }: MetricsOptions) {
   let state: (() => MetricsState) | undefined;
-  const read = (): MetricsState | undefined => state?.();
+  let snapshot: MetricsState | undefined;
+  const read = (): MetricsState | undefined => snapshot ?? state?.();
   const registers = [registry];
 
   const metrics = {
@@ -184,6 +185,18 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
     setStateSource(source: () => MetricsState): void {
       state = source;
     },
+    /**
+     * Runs `render` with one reading of the state shared by every state-derived gauge, instead of
+     * one reading per gauge (each builds maps from the ledger).
+     */
+    async withStateSnapshot<T>(render: () => Promise<T>): Promise<T> {
+      snapshot = state?.();
+      try {
+        return await render();
+      } finally {
+        snapshot = undefined;
+      }
+    },
   };
 
   new Gauge({
@@ -213,7 +226,7 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
   });
   new Gauge({
     name: "opsguard_exposure",
-    help: "Notional of open operations, in account currency, by instrument.",
+    help: "Notional of pending and open operations (what exposure limits count), in account currency, by instrument.",
     labelNames: ["instrument"] as const,
     registers,
     collect() {
@@ -228,12 +241,15 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
     registers,
     collect() {
       const s = read();
-      if (s) for (const [instrument, value] of s.unrealizedPnl) this.set({ instrument }, value);
+      if (!s) return;
+      // Only instruments valued at the last tick: one whose positions all closed must not linger.
+      this.reset();
+      for (const [instrument, value] of s.unrealizedPnl) this.set({ instrument }, value);
     },
   });
   new Gauge({
     name: "opsguard_operations_open",
-    help: "Operations currently open.",
+    help: "Operations pending or open now: accepted and not yet closed or failed.",
     labelNames: ["strategy", "instrument"] as const,
     registers,
     collect() {

@@ -471,6 +471,15 @@ describe("RiskLedger: utilization", () => {
     });
   });
 
+  it("reads loss_streak 1 while a cooldown runs, although the count has reset", () => {
+    const { ledger, clock } = setup({ maxDailyLoss: "1000000", maxDrawdown: 1 });
+    bookAll(ledger, [-1n, -1n, -1n]); // the third loss trips a 60 s cooldown
+    expect(ledger.streakOf("trend").losses).toBe(0);
+    expect(ledger.utilization().loss_streak).toBe(1);
+    clock.advance(60_000);
+    expect(ledger.utilization().loss_streak).toBe(0);
+  });
+
   it("stays within 0..1 when usage is beyond its limits", () => {
     const { ledger } = setup(
       {},

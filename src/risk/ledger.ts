@@ -232,7 +232,14 @@ export class RiskLedger {
       limit > 0 ? Math.min(1, Math.max(0, used / limit)) : 0;
     const m = this.limits.moneyScale;
     let worstStreak = 0;
-    for (const streak of this.streaks.values()) worstStreak = Math.max(worstStreak, streak.losses);
+    const now = this.clock.now();
+    for (const streak of this.streaks.values()) {
+      // A streak that tripped resets its count; its cooldown is the limit reached.
+      worstStreak = Math.max(
+        worstStreak,
+        streak.cooldownUntil > now ? this.limits.lossStreak.maxConsecutive : streak.losses,
+      );
+    }
     let worstInstrument = 0n;
     for (const value of this.exposureByInstrument.values())
       if (value > worstInstrument) worstInstrument = value;
