@@ -5,21 +5,22 @@ import type { AuditLog } from "../platform/audit.js";
 import type { Clock } from "../platform/clock.js";
 import type { GroupCommit } from "../platform/group-commit.js";
 import { DomainError } from "../platform/errors.js";
-import { formatFixed, multiply, toNumber } from "../platform/fixed-point.js";
+import { multiply } from "../platform/fixed-point.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
 import { pooledRandom } from "../platform/random-pool.js";
-import { ATTR, dbWrite, inSpanSync, SPAN } from "../platform/spans.js";
+import { dbWrite } from "../platform/spans.js";
 import { traceExemplar } from "../platform/tracing.js";
 import type { TradingState } from "../risk/codes.js";
-import { evaluateRisk } from "../risk/evaluate.js";
 import type { RiskLedger } from "../risk/ledger.js";
 import type { RiskLimits } from "../risk/limits.js";
 import type { RiskRepository } from "../risk/repository.js";
-import { direction, resultOf, type CloseReason, type Operation } from "./model.js";
+import { direction, type CloseReason, type Operation } from "./model.js";
 import type { OperationRepository } from "./repository.js";
 import type { SubmitOperationBody } from "./schemas.js";
-import { hashRequest, parseAmounts, submitOutcome } from "./submit-input.js";
+import { recordClose, refused, unconfirmed, UNCONFIRMED_GRACE_MS } from "./outcomes.js";
+import { checkRisk } from "./risk-check.js";
+import { hashRequest, parseAmounts, pendingOperation, submitOutcome } from "./submit-input.js";
 
 export interface OperationsDeps {
   /** Every write of the service goes through it; executions and answers wait for its commits. */
@@ -125,7 +126,7 @@ export class OperationsService {
   }
 
   private async submitOnce(body: SubmitOperationBody, actor: Actor): Promise<SubmitResult> {
-    const { repo, ledger, limits, executor, metrics, logger, clock } = this.deps;
+    const { repo, ledger, limits, executor, metrics, clock } = this.deps;
     const existing = repo.findByClientId(body.strategy, body.clientId);
     const requestHash = hashRequest(body);
     if (existing) return this.replay(existing, requestHash);
@@ -159,59 +160,10 @@ export class OperationsService {
       takeProfit: parsed?.takeProfit ?? null,
       price,
     } as const;
-    const attributes = { [ATTR.STRATEGY]: body.strategy, [ATTR.INSTRUMENT]: body.instrument };
-    const decision = inSpanSync(this.deps.tracer, SPAN.RISK_CHECK, attributes, (span) => {
-      const result = evaluateRisk(request, usage, limits);
-      // A rejection is a decision, not an error of the span.
-      span.setAttribute(ATTR.RISK_DECISION, result.failures.length > 0 ? "rejected" : "accepted");
-      if (result.failures.length > 0)
-        span.setAttribute(
-          ATTR.RISK_FAILED_CODES,
-          result.failures.map((f) => f.code),
-        );
-      return result;
-    });
-    if (decision.failures.length > 0) {
-      const strategyLabel = limits.strategies.has(body.strategy) ? body.strategy : "unknown";
-      for (const failure of decision.failures)
-        metrics.riskRejections.inc({ strategy: strategyLabel, reason: failure.code });
-      logger.warn("operation rejected by risk checks", {
-        event: "risk.rejected",
-        strategy: body.strategy,
-        instrument: body.instrument,
-        clientId: body.clientId,
-        codes: decision.failures.map((f) => f.code),
-      });
-      throw new DomainError("RISK_REJECTED", "the operation breaks risk limits", decision.failures);
-    }
+    const decision = checkRisk(this.deps, request, usage, body.clientId);
 
     const now = clock.now();
-    const op: Operation = {
-      id: this.nextId(now),
-      clientId: body.clientId,
-      strategy: body.strategy,
-      instrument: body.instrument,
-      side: body.side,
-      size: decision.size,
-      autoSized: body.size === "auto",
-      stopLoss: parsed?.stopLoss ?? null,
-      takeProfit: parsed?.takeProfit ?? null,
-      maxDurationSec: body.maxDurationSec ?? null,
-      pattern: body.pattern ?? null,
-      confidence: body.confidence ?? null,
-      status: "pending",
-      notional: decision.notional,
-      entryPrice: null,
-      exitPrice: null,
-      closeReason: null,
-      closeRequestedAt: null,
-      pnl: null,
-      failureReason: null,
-      requestHash,
-      createdAt: now,
-      openedAt: null,
-      closedAt: null,
-    };
+    const op = pendingOperation({ id: this.nextId(now), body, parsed, decision, requestHash, now });
     dbWrite(this.deps.tracer, "operation.submit", () =>
       this.deps.commits.write(() => {
         repo.insertPending(op);
@@ -414,17 +366,7 @@ export class OperationsService {
       if (error instanceof ExecutionError && error.outcome === "unknown") {
         this.unresolved.set(op.id, op);
         this.reconcileAfter.set(op.id, clock.now() + UNCONFIRMED_GRACE_MS);
-        logger.warn("operation execution unconfirmed; it stays pending until reconciled", {
-          event: "operation.unconfirmed",
-          operationId: op.id,
-          stage: "open",
-          err: reason,
-        });
-        throw new DomainError(
-          "EXECUTION_UNCONFIRMED",
-          `the executor did not confirm operation ${op.id}; it stays pending and is reconciled shortly`,
-          [{ code: "EXECUTION_UNCONFIRMED", message: reason }],
-        );
+        throw unconfirmed(logger, op, "open", reason);
       }
       dbWrite(this.deps.tracer, "operation.fail", () =>
         commits.write(() => repo.markFailed(op.id, reason, clock.now())),
@@ -434,16 +376,7 @@ export class OperationsService {
       op.failureReason = reason;
       // Answered only once recorded; if the commit fails, reconciliation records it after a restart.
       await commits.durable().catch(() => undefined);
-      metrics.operationsFailed.inc({ strategy: op.strategy, stage: "open" });
-      logger.error("operation failed to open", {
-        event: "operation.failed",
-        operationId: op.id,
-        stage: "open",
-        err: reason,
-      });
-      throw new DomainError("EXECUTION_FAILED", `the executor did not open operation ${op.id}`, [
-        { code: "EXECUTION_FAILED", message: reason },
-      ]);
+      throw refused(logger, metrics, op, "open", reason);
     }
     this.markOpen(op, fill);
     try {
@@ -500,33 +433,14 @@ export class OperationsService {
       if (error instanceof ExecutionError && error.outcome === "unknown") {
         // The close may have happened: keep the request, so reconciliation finishes or books it.
         this.reconcileAfter.set(op.id, this.deps.clock.now() + UNCONFIRMED_GRACE_MS);
-        this.deps.logger.warn("operation close unconfirmed; it is reconciled shortly", {
-          event: "operation.unconfirmed",
-          operationId: op.id,
-          stage: "close",
-          err: message,
-        });
-        throw new DomainError(
-          "EXECUTION_UNCONFIRMED",
-          `the executor did not confirm the close of operation ${op.id}; it is reconciled shortly`,
-          [{ code: "EXECUTION_UNCONFIRMED", message }],
-        );
+        throw unconfirmed(this.deps.logger, op, "close", message);
       }
       dbWrite(this.deps.tracer, "operation.close_refused", () =>
         commits.write(() => this.deps.repo.clearCloseRequest(op.id)),
       );
       op.closeRequestedAt = null;
       op.closeReason = null;
-      this.deps.metrics.operationsFailed.inc({ strategy: op.strategy, stage: "close" });
-      this.deps.logger.error("operation failed to close", {
-        event: "operation.failed",
-        operationId: op.id,
-        stage: "close",
-        err: message,
-      });
-      throw new DomainError("EXECUTION_FAILED", `the executor did not close operation ${op.id}`, [
-        { code: "EXECUTION_FAILED", message },
-      ]);
+      throw refused(this.deps.logger, this.deps.metrics, op, "close", message);
     }
     const booked = this.book(op, fill, reason, actor);
     await commits.durable();
@@ -560,26 +474,12 @@ export class OperationsService {
       closedAt: fill.at,
     });
     this.open.delete(op.id);
-
-    const result = resultOf(pnl);
-    const amount = toNumber(pnl < 0n ? -pnl : pnl, limits.moneyScale);
-    const labels = { strategy: op.strategy, instrument: op.instrument };
-    metrics.operationsClosed.inc({ ...labels, result, close_reason: reason });
-    if (result === "win") metrics.profit.inc(labels, amount);
-    if (result === "loss") metrics.loss.inc(labels, amount);
-    if (op.openedAt !== null)
-      metrics.lifetime.observe({ strategy: op.strategy }, Math.max(0, fill.at - op.openedAt) / 1000);
-    if (op.pattern !== null)
-      metrics.patternPredictions.inc({ pattern: op.pattern, result: result === "win" ? "hit" : "miss" });
-    if (actor === "supervisor") metrics.interventions.inc({ reason });
-    logger.info("operation closed", {
-      event: "operation.closed",
-      operationId: op.id,
-      strategy: op.strategy,
-      instrument: op.instrument,
-      closeReason: reason,
-      result,
-      pnl: formatFixed(pnl, limits.moneyScale),
+    recordClose(metrics, logger, limits.moneyScale, {
+      op,
+      pnl,
+      reason,
+      at: fill.at,
+      bySupervisor: actor === "supervisor",
     });
 
     const breaches = ledger.breaches();
@@ -597,9 +497,3 @@ export class OperationsService {
     return op;
   }
 }
-
-/**
- * How long after an unconfirmed execution the executor is asked what happened: long enough for a
- * request still travelling to land first, so the answer is final.
- */
-export const UNCONFIRMED_GRACE_MS = 10_000;

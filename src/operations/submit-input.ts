@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { DomainError, type ProblemDetail } from "../platform/errors.js";
 import { FixedPointError, parseFixed } from "../platform/fixed-point.js";
+import type { RiskDecision } from "../risk/evaluate.js";
+import type { Operation } from "./model.js";
 import type { SubmitOperationBody } from "./schemas.js";
 
 /** The `outcome` label of `opsguard_operation_submit_duration_seconds` for each domain error. */
@@ -60,5 +62,49 @@ export function parseAmounts(
     stopLoss: read("stopLoss", body.stopLoss, priceScale),
     takeProfit: read("takeProfit", body.takeProfit, priceScale),
     problems,
+  };
+}
+
+/** The pending operation a risk-approved submit records, before it is executed. */
+export function pendingOperation({
+  id,
+  body,
+  parsed,
+  decision,
+  requestHash,
+  now,
+}: {
+  id: string;
+  body: SubmitOperationBody;
+  parsed: ParsedAmounts | undefined;
+  decision: RiskDecision;
+  requestHash: string;
+  now: number;
+}): Operation {
+  return {
+    id,
+    clientId: body.clientId,
+    strategy: body.strategy,
+    instrument: body.instrument,
+    side: body.side,
+    size: decision.size,
+    autoSized: body.size === "auto",
+    stopLoss: parsed?.stopLoss ?? null,
+    takeProfit: parsed?.takeProfit ?? null,
+    maxDurationSec: body.maxDurationSec ?? null,
+    pattern: body.pattern ?? null,
+    confidence: body.confidence ?? null,
+    status: "pending",
+    notional: decision.notional,
+    entryPrice: null,
+    exitPrice: null,
+    closeReason: null,
+    closeRequestedAt: null,
+    pnl: null,
+    failureReason: null,
+    requestHash,
+    createdAt: now,
+    openedAt: null,
+    closedAt: null,
   };
 }

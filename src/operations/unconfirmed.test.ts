@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
 import { ExecutionError } from "../execution/executor.js";
 import { ManualClock } from "../platform/clock.js";
-import { UNCONFIRMED_GRACE_MS } from "./service.js";
+import { UNCONFIRMED_GRACE_MS } from "./outcomes.js";
 
 /** Executions whose answer never came: they may or may not have happened at the venue. */
 describe("unconfirmed executions", () => {
