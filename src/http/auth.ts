@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { DomainError } from "../platform/errors.js";
 import type { AppEnv, Principal } from "./env.js";
@@ -81,5 +81,5 @@ function readBearer(header: string | undefined): string | undefined {
 }
 
 function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
+  return hash("sha256", value, "buffer");
 }

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import { routePath } from "hono/route";
 import type { Metrics } from "../platform/metrics.js";
+import { matchedRoute } from "./route.js";
 
 /**
  * Counts and times every request by method, route template (never the raw path, so labels stay
@@ -12,8 +12,7 @@ export function httpMetrics(metrics: Metrics): MiddlewareHandler {
     try {
       await next();
     } finally {
-      const template = routePath(c);
-      const route = template === "" || template.endsWith("*") ? "unmatched" : template;
+      const route = matchedRoute(c) ?? "unmatched";
       const method = c.req.method;
       metrics.httpRequests.inc({ method, route, status: String(c.res.status) });
       metrics.httpDuration.observe({ method, route }, (performance.now() - start) / 1000);

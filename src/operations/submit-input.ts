@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { DomainError, type ProblemDetail } from "../platform/errors.js";
 import { FixedPointError, parseFixed } from "../platform/fixed-point.js";
 import type { RiskDecision } from "../risk/evaluate.js";
@@ -27,7 +27,7 @@ export function hashRequest(body: SubmitOperationBody): string {
       .sort()
       .map((key) => [key, String(body[key as keyof SubmitOperationBody])]),
   );
-  return createHash("sha256").update(canonical).digest("hex");
+  return hash("sha256", canonical, "hex");
 }
 
 export interface ParsedAmounts {

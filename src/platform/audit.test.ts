@@ -117,6 +117,49 @@ describe("AuditLog.append", () => {
   });
 });
 
+describe("canonicalJson and the entry hash", () => {
+  /** What canonical JSON was defined as: `JSON.stringify` with keys sorted by a replacer. */
+  const reference = (value: unknown): string =>
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v === "bigint") return v.toString();
+      if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+      const source = v as Record<string, unknown>;
+      return Object.fromEntries(
+        Object.keys(source)
+          .sort()
+          .map((key) => [key, source[key]]),
+      );
+    });
+
+  it("writes what the definition writes, for every kind of value", () => {
+    const values: unknown[] = [
+      { b: 1, a: { d: [3, { z: 1, y: null }], c: 'é\u2028"' } },
+      { big: 12345678901234567890n, at: new Date(0), skip: undefined, fn: () => 1, n: Number.NaN },
+      [undefined, () => 1, -0, 1e21, 0.1, true, "x"],
+      { nested: { deeper: { deepest: { k: [[], {}] } } } },
+      "plain",
+      42,
+      null,
+    ];
+    for (const value of values) expect(canonicalJson(value)).toBe(reference(value));
+  });
+
+  it("hashes an entry as sha256(prev_hash + canonical JSON of the entry), as stored chains were", () => {
+    const entry = audit.append({
+      actor: "tok_1",
+      action: "operation.submit",
+      target: "op-1",
+      details: { z: [1, { b: 2, a: 1 }], a: 12n, clientId: "c-1" },
+    });
+    const { seq, at, actor, action, target, details } = entry;
+    const expected = createHash("sha256")
+      .update(GENESIS_HASH + reference({ seq, at, actor, action, target, details }))
+      .digest("hex");
+    expect(entry.hash).toBe(expected);
+    expect(audit.list({ limit: 1 })[0]).toEqual(entry);
+  });
+});
+
 describe("AuditLog.verify", () => {
   it("reports the edited entry", () => {
     appendMany(4);

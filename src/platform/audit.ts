@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Clock } from "./clock.js";
 import type { Db } from "./db.js";
 
@@ -58,7 +58,7 @@ export class AuditLog {
   private readonly appendInTransaction;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly clock: Clock,
   ) {
     this.insert = db.prepare<[bigint, number, string, string, string | null, string, string, string]>(
@@ -84,7 +84,8 @@ export class AuditLog {
    * `db.transaction`, in which case it commits or rolls back with it.
    */
   append(input: AuditInput): AuditEntry {
-    return this.appendInTransaction(input);
+    // Inside a transaction a savepoint would add nothing: the write is one INSERT after a read.
+    return this.db.inTransaction ? this.write(input) : this.appendInTransaction(input);
   }
 
   /** Entries with `seq > afterSeq` (default: from the start), oldest first, at most `limit`. */
@@ -110,7 +111,7 @@ export class AuditLog {
           reason: "prev_hash does not match the previous entry's hash",
         };
       }
-      if (hashEntry(entry) !== entry.hash) {
+      if (hashEntry(entry.prevHash, entry, canonicalJson(entry.details)) !== entry.hash) {
         return { ok: false, brokenAt: entry.seq, reason: "hash does not match the entry's contents" };
       }
       prevHash = entry.hash;
@@ -122,21 +123,14 @@ export class AuditLog {
   private write({ actor, action, target = null, details = {} }: AuditInput): AuditEntry {
     const last = this.tail.get();
     const seq = (last?.seq ?? 0n) + 1n;
-    // Round-trip through JSON so the hash covers exactly what is stored and later read back.
     const detailsJson = canonicalJson(withoutSecrets(details));
-    const entry: AuditEntry = {
-      seq: Number(seq),
-      at: this.clock.now(),
-      actor,
-      action,
-      target,
-      details: JSON.parse(detailsJson) as Record<string, unknown>,
-      prevHash: last?.hash ?? GENESIS_HASH,
-      hash: "",
-    };
-    entry.hash = hashEntry(entry);
-    this.insert.run(seq, entry.at, actor, action, target, detailsJson, entry.prevHash, entry.hash);
-    return entry;
+    const fields = { seq: Number(seq), at: this.clock.now(), actor, action, target };
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const entryHash = hashEntry(prevHash, fields, detailsJson);
+    this.insert.run(seq, fields.at, actor, action, target, detailsJson, prevHash, entryHash);
+    // Details as they are stored and read back, so the entry is what `list` returns later.
+    const stored = JSON.parse(detailsJson) as Record<string, unknown>;
+    return { ...fields, details: stored, prevHash, hash: entryHash };
   }
 }
 
@@ -153,11 +147,19 @@ function toEntry(row: AuditRow): AuditEntry {
   };
 }
 
-/** sha256(prev_hash + canonical JSON of {seq, at, actor, action, target, details}), hex. */
-function hashEntry({ seq, at, actor, action, target, details, prevHash }: AuditEntry): string {
-  return createHash("sha256")
-    .update(prevHash + canonicalJson({ seq, at, actor, action, target, details }))
-    .digest("hex");
+/**
+ * sha256(prev_hash + canonical JSON of {seq, at, actor, action, target, details}), hex. The JSON
+ * is assembled here, its keys in sorted order, around `detailsJson` (already canonical), so the
+ * details are serialized once: the same text {@link canonicalJson} makes of the whole entry.
+ */
+export function hashEntry(
+  prevHash: string,
+  { seq, at, actor, action, target }: Pick<AuditEntry, "seq" | "at" | "actor" | "action" | "target">,
+  detailsJson: string,
+): string {
+  const json = JSON.stringify;
+  const entry = `{"action":${json(action)},"actor":${json(actor)},"at":${json(at)},"details":${detailsJson},"seq":${json(seq)},"target":${json(target)}}`;
+  return hash("sha256", prevHash + entry, "hex");
 }
 
 /**
@@ -165,16 +167,22 @@ function hashEntry({ seq, at, actor, action, target, details, prevHash }: AuditE
  * cannot hold become what `JSON.stringify` makes of them, except bigint, which becomes a string.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === "bigint") return v.toString();
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
-    const source = v as Record<string, unknown>;
-    return Object.fromEntries(
-      Object.keys(source)
-        .sort()
-        .map((key) => [key, source[key]]),
-    );
-  });
+  return canonical(value) as string;
+}
+
+function canonical(value: unknown): string | undefined {
+  if (typeof value === "bigint") return `"${value}"`;
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  const withJson = value as { toJSON?: () => unknown };
+  if (typeof withJson.toJSON === "function") return canonical(withJson.toJSON());
+  if (Array.isArray(value)) return `[${value.map((item) => canonical(item) ?? "null").join(",")}]`;
+  const source = value as Record<string, unknown>;
+  const members: string[] = [];
+  for (const key of Object.keys(source).sort()) {
+    const member = canonical(source[key]);
+    if (member !== undefined) members.push(`${JSON.stringify(key)}:${member}`);
+  }
+  return `{${members.join(",")}}`;
 }
 
 function withoutSecrets(value: unknown): Record<string, unknown> {

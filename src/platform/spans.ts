@@ -1,5 +1,7 @@
 import {
+  INVALID_SPAN_CONTEXT,
   SpanStatusCode,
+  trace,
   type Attributes,
   type Span,
   type SpanOptions,
@@ -37,9 +39,23 @@ export function recordError(span: Span, error: unknown): void {
   });
 }
 
+/** Handed to the work of a span that is not recorded: every call on it does nothing. */
+const UNRECORDED: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * Whether a span started now would be recorded at all. Under a parent that is not (a request the
+ * sampler left out), a child would not be either: it is not started, which saves its ids,
+ * attributes and context switch on every request that will never be seen.
+ */
+function underUnrecordedParent(options?: SpanOptions): boolean {
+  if (options?.root) return false;
+  const parent = trace.getActiveSpan();
+  return parent !== undefined && !parent.isRecording();
+}
+
 /**
  * Runs `fn` inside an active span that ends when `fn` settles; an error is recorded on the span
- * and rethrown.
+ * and rethrown. Spans started inside `fn` are its children.
  */
 export async function inSpan<T>(
   tracer: Tracer,
@@ -47,6 +63,7 @@ export async function inSpan<T>(
   options: SpanOptions,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
+  if (underUnrecordedParent(options)) return fn(UNRECORDED);
   return tracer.startActiveSpan(name, options, async (span) => {
     try {
       return await fn(span);
@@ -59,23 +76,26 @@ export async function inSpan<T>(
   });
 }
 
-/** {@link inSpan} for synchronous work, such as a SQLite transaction. */
+/**
+ * A span around synchronous work that starts no spans of its own, such as a SQLite write: a
+ * child of the active span, but never made active itself (nothing inside could be its child).
+ */
 export function inSpanSync<T>(
   tracer: Tracer,
   name: string,
   attributes: Attributes,
   fn: (span: Span) => T,
 ): T {
-  return tracer.startActiveSpan(name, { attributes }, (span) => {
-    try {
-      return fn(span);
-    } catch (error) {
-      recordError(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  if (underUnrecordedParent()) return fn(UNRECORDED);
+  const span = tracer.startSpan(name, { attributes });
+  try {
+    return fn(span);
+  } catch (error) {
+    recordError(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /** A database write: one SQLite transaction, named by what it records. */

@@ -43,7 +43,7 @@ export interface Tracing {
  * hands out no-op spans, which cost next to nothing.
  *
  * No auto-instrumentation is loaded, so nothing depends on module patching under ESM: the HTTP
- * server span comes from `@hono/otel`, and the risk check, database writes, executor calls and
+ * server span comes from `http/server-span.ts`, and the risk check, database writes, executor calls and
  * supervisor interventions are spanned by hand.
  */
 export function startTracing({ config, service, version, env, onDropped }: TracingOptions): Tracing {

@@ -140,6 +140,36 @@ describe("traces", () => {
     expect(otlp.spans.filter((s) => s.name === "executor.quote" && s.parentSpanId === undefined)).toEqual([]);
   });
 
+  it("records nothing of a request the sampler leaves out, and everything of one a caller sampled", async () => {
+    const app = await start({ telemetry: { traces: { sampleRatio: 0 } } });
+    const submit = (traceparent?: string) =>
+      app.app.http.request("/v1/operations", {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${app.tokens.operator}`,
+          "content-type": "application/json",
+          ...(traceparent ? { traceparent } : {}),
+        },
+        body: JSON.stringify(submitBody()),
+      });
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    expect((await submit()).status).toBe(201);
+    expect((await submit("00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-00")).status).toBe(201);
+    // A caller that samples decides for the whole trace, whatever the ratio.
+    expect((await submit(`00-${traceId}-00f067aa0ba902b7-01`)).status).toBe(201);
+    await flush(app);
+    expect(otlp.spans.map((s) => s.name).sort()).toEqual([
+      "POST /v1/operations",
+      "db.write",
+      "db.write",
+      "executor.open",
+      "executor.quote",
+      "risk.check",
+    ]);
+    // Nothing of the other two: every span is of the sampled trace.
+    expect(new Set(otlp.spans.map((s) => s.traceId))).toEqual(new Set([traceId]));
+  });
+
   it("propagates traceparent to the webhook executor, as a child of the executor span", async () => {
     const seen: IncomingHttpHeaders[] = [];
     const bridge: Server = createServer((req, res) => {
