@@ -39,8 +39,11 @@ export interface OutageMemory {
   rps: number;
   acceptedShare: number;
   samples: RssSample[];
-  /** Theil–Sen slope of RSS over the second half of the samples, MB per minute. */
-  lastHalfSlopeMbPerMin: number;
+  /**
+   * Theil–Sen slope of RSS over every sample, MB per minute. The buffers are full within a second
+   * of the outage, long before sampling starts, so the whole sampled time is the steady state.
+   */
+  slopeMbPerMin: number;
   /** What the server counted as dropped (`opsguard_telemetry_dropped_total`). */
   droppedSpans: number;
   droppedLogLines: number;
@@ -74,7 +77,7 @@ export async function runMemoryPhase(
     outages.push(outage);
     log(
       `memory, exporters ${endpoints}: RSS ${outage.samples.map((s) => s.rssMb).join(" ")} MB; ` +
-        `last half ${outage.lastHalfSlopeMbPerMin} MB/min; dropped ${outage.droppedSpans} spans, ` +
+        `slope ${outage.slopeMbPerMin} MB/min; dropped ${outage.droppedSpans} spans, ` +
         `${outage.droppedLogLines} lines`,
     );
   }
@@ -165,7 +168,6 @@ async function measureOutage(
     clearTimeout(warmed);
     clearInterval(sampler);
     sample();
-    const lastHalf = rss.slice(Math.floor(rss.length / 2)).map((s) => ({ x: s.atSec / 60, y: s.rssMb }));
     const metrics = await target.metrics();
     return {
       endpoints,
@@ -173,7 +175,7 @@ async function measureOutage(
       rps: round(load.rps, 1),
       acceptedShare: round(load.acceptedShare, 5),
       samples: rss,
-      lastHalfSlopeMbPerMin: round(slope(lastHalf), 2),
+      slopeMbPerMin: round(slope(rss.map((s) => ({ x: s.atSec / 60, y: s.rssMb }))), 2),
       droppedSpans: sumOf(metrics, "opsguard_telemetry_dropped_total", { signal: "traces" }),
       droppedLogLines: sumOf(metrics, "opsguard_telemetry_dropped_total", { signal: "logs" }),
     };

@@ -80,8 +80,7 @@ export class OperationRepository {
       insert: db.prepare(`
         INSERT INTO operations (id, client_id, strategy, instrument, side, size, auto_sized, stop_loss,
           take_profit, max_duration_sec, pattern, confidence, status, notional, request_hash, created_at)
-        VALUES (@id, @clientId, @strategy, @instrument, @side, @size, @autoSized, @stopLoss,
-          @takeProfit, @maxDurationSec, @pattern, @confidence, 'pending', @notional, @requestHash, @createdAt)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`),
       markOpen: db.prepare(`
         UPDATE operations SET status = 'open', entry_price = ?, notional = ?, opened_at = ?
         WHERE id = ? AND status = 'pending'`),
@@ -113,23 +112,24 @@ export class OperationRepository {
   }
 
   insertPending(op: Operation): void {
-    this.stmts.insert!.run({
-      id: op.id,
-      clientId: op.clientId,
-      strategy: op.strategy,
-      instrument: op.instrument,
-      side: op.side,
-      size: op.size,
-      autoSized: op.autoSized ? 1 : 0,
-      stopLoss: op.stopLoss,
-      takeProfit: op.takeProfit,
-      maxDurationSec: op.maxDurationSec,
-      pattern: op.pattern,
-      confidence: op.confidence,
-      notional: op.notional,
-      requestHash: op.requestHash,
-      createdAt: op.createdAt,
-    });
+    // Positional: binding by name looks each of the 15 names up again on every insert.
+    this.stmts.insert!.run(
+      op.id,
+      op.clientId,
+      op.strategy,
+      op.instrument,
+      op.side,
+      op.size,
+      op.autoSized ? 1 : 0,
+      op.stopLoss,
+      op.takeProfit,
+      op.maxDurationSec,
+      op.pattern,
+      op.confidence,
+      op.notional,
+      op.requestHash,
+      op.createdAt,
+    );
   }
 
   markOpen(id: string, entryPrice: bigint, notional: bigint, at: number): boolean {
