@@ -1,40 +1,30 @@
-import type { Tracer } from "@opentelemetry/api";
 import { monotonicFactory } from "ulid";
 import { ExecutionError, type Executor, type Fill } from "../execution/executor.js";
-import type { AuditLog } from "../platform/audit.js";
 import type { Clock } from "../platform/clock.js";
-import type { GroupCommit } from "../platform/group-commit.js";
 import { DomainError } from "../platform/errors.js";
 import { multiply } from "../platform/fixed-point.js";
-import type { Logger } from "../platform/logger.js";
-import type { Metrics } from "../platform/metrics.js";
 import { pooledRandom } from "../platform/random-pool.js";
 import { dbWrite } from "../platform/spans.js";
 import { traceExemplar } from "../platform/tracing.js";
-import type { TradingState } from "../risk/codes.js";
-import type { RiskLedger } from "../risk/ledger.js";
-import type { RiskLimits } from "../risk/limits.js";
-import type { RiskRepository } from "../risk/repository.js";
-import { direction, type CloseReason, type Operation } from "./model.js";
-import type { OperationRepository } from "./repository.js";
+import type { CloseReason, Operation } from "./model.js";
 import type { SubmitOperationBody } from "./schemas.js";
-import { recordClose, refused, unconfirmed, UNCONFIRMED_GRACE_MS } from "./outcomes.js";
+import { bookClose, type BookDeps } from "./book.js";
+import { failPending } from "./fail.js";
+import { tracked } from "./in-flight.js";
+import { refused, unconfirmed, UNCONFIRMED_GRACE_MS } from "./outcomes.js";
 import { checkRisk } from "./risk-check.js";
 import { hashRequest, parseAmounts, pendingOperation, submitOutcome } from "./submit-input.js";
+import { recordTradingState, type TradingStateChange, type TradingStateDeps } from "./trading-state.js";
 
-export interface OperationsDeps {
-  /** Every write of the service goes through it; executions and answers wait for its commits. */
-  commits: GroupCommit;
-  repo: OperationRepository;
-  riskRepo: RiskRepository;
-  ledger: RiskLedger;
-  limits: RiskLimits;
+export type { TradingStateChange } from "./trading-state.js";
+
+/**
+ * What the service works with. Every write goes through `commits`; executions and answers wait
+ * for its commits.
+ */
+export interface OperationsDeps extends BookDeps, TradingStateDeps {
   executor: Executor;
-  audit: AuditLog;
-  metrics: Metrics;
-  logger: Logger;
   clock: Clock;
-  tracer: Tracer;
   /** Close every open operation when trading is halted automatically. */
   flattenOnAutoHalt: boolean;
 }
@@ -46,15 +36,6 @@ export type Actor = string;
 export interface SubmitResult {
   operation: Operation;
   replayed: boolean;
-}
-
-export interface TradingStateChange {
-  state: TradingState;
-  reason: string;
-  actor: Actor;
-  trigger: "manual" | "auto";
-  /** Close every open operation with reason `halt` (only with `halted`). */
-  flatten?: boolean;
 }
 
 /**
@@ -178,13 +159,7 @@ export class OperationsService {
     ledger.reserve(op);
     metrics.operationsSubmitted.inc({ strategy: op.strategy, instrument: op.instrument });
 
-    const opening = this.executeOnceRecorded(op);
-    this.opening.set(op.id, opening);
-    try {
-      return { operation: await opening, replayed: false };
-    } finally {
-      this.opening.delete(op.id);
-    }
+    return { operation: await tracked(this.opening, op.id, this.executeOnceRecorded(op)), replayed: false };
   }
 
   /** Closes an open operation at the executor and books its P&L. Closing a closed one returns it. */
@@ -206,13 +181,7 @@ export class OperationsService {
     );
     op.closeRequestedAt = now;
     op.closeReason = reason;
-    const closing = this.finishClose(op, reason, actor);
-    this.closing.set(id, closing);
-    try {
-      return await closing;
-    } finally {
-      this.closing.delete(id);
-    }
+    return tracked(this.closing, id, this.finishClose(op, reason, actor));
   }
 
   /** Whether a close of `id` is under way in this process. */
@@ -232,7 +201,7 @@ export class OperationsService {
 
   private async reconcileOnce(op: Operation): Promise<void> {
     if (this.opening.has(op.id) || this.closing.has(op.id)) return;
-    const { executor, logger, clock, repo, ledger, metrics } = this.deps;
+    const { executor, logger, metrics } = this.deps;
     const status = await executor.status(op.id, op.instrument);
     // A submit replay or a manual close may have started while the executor answered.
     if (this.opening.has(op.id) || this.closing.has(op.id)) return;
@@ -242,11 +211,7 @@ export class OperationsService {
       if (status.state === "unknown") {
         // The executor never saw it: nothing was executed, so it is safe to call it failed.
         const reason = "the executor has no record of this operation; nothing was executed";
-        const failed = dbWrite(this.deps.tracer, "operation.fail", () =>
-          this.deps.commits.write(() => repo.markFailed(op.id, reason, clock.now())),
-        );
-        if (failed) {
-          ledger.release(op);
+        if (failPending(this.deps, op, reason)) {
           metrics.operationsFailed.inc({ strategy: op.strategy, stage: "reconcile" });
         }
         logger.warn("pending operation had not executed; marked failed", {
@@ -271,12 +236,7 @@ export class OperationsService {
         status.state === "closed"
           ? Promise.resolve(this.book(op, status.exit, reason, "system"))
           : this.finishClose(op, reason, "system");
-      this.closing.set(op.id, closing);
-      try {
-        await closing;
-      } finally {
-        this.closing.delete(op.id);
-      }
+      await tracked(this.closing, op.id, closing);
       logger.info("interrupted close completed", {
         event: "operation.reconciled",
         operationId: op.id,
@@ -287,36 +247,7 @@ export class OperationsService {
 
   /** Halts, reduces or resumes trading; audited, logged and counted. Optionally flattens. */
   async setTradingState(change: TradingStateChange): Promise<void> {
-    const { ledger, riskRepo, audit, metrics, logger, commits } = this.deps;
-    const previous = ledger.tradingState;
-    if (previous !== change.state) {
-      dbWrite(this.deps.tracer, "trading.state", () =>
-        commits.write(() => {
-          ledger.setTradingState(change.state, change.reason);
-          riskRepo.save(ledger.state);
-          audit.append({
-            actor: change.actor,
-            action: "trading.state",
-            target: change.state,
-            details: {
-              from: previous,
-              reason: change.reason,
-              trigger: change.trigger,
-              flatten: change.flatten ?? false,
-            },
-          });
-        }),
-      );
-      await commits.durable();
-      metrics.tradingStateChanges.inc({ state: change.state, trigger: change.trigger });
-      const event = change.state === "active" ? "trading.resumed" : `trading.${change.state}`;
-      logger.warn(`trading ${change.state}: ${change.reason}`, {
-        event,
-        from: previous,
-        trigger: change.trigger,
-        actor: change.actor,
-      });
-    }
+    await recordTradingState(this.deps, change);
     if (change.state === "halted" && change.flatten) {
       await Promise.allSettled([...this.open.keys()].map((id) => this.close(id, "halt", change.actor)));
     }
@@ -352,7 +283,7 @@ export class OperationsService {
   }
 
   private async execute(op: Operation): Promise<Operation> {
-    const { executor, repo, ledger, metrics, logger, clock, commits } = this.deps;
+    const { executor, metrics, logger, clock, commits } = this.deps;
     let fill: Fill;
     try {
       fill = await executor.open({
@@ -368,12 +299,7 @@ export class OperationsService {
         this.reconcileAfter.set(op.id, clock.now() + UNCONFIRMED_GRACE_MS);
         throw unconfirmed(logger, op, "open", reason);
       }
-      dbWrite(this.deps.tracer, "operation.fail", () =>
-        commits.write(() => repo.markFailed(op.id, reason, clock.now())),
-      );
-      ledger.release(op);
-      op.status = "failed";
-      op.failureReason = reason;
+      failPending(this.deps, op, reason);
       // Answered only once recorded; if the commit fails, reconciliation records it after a restart.
       await commits.durable().catch(() => undefined);
       throw refused(logger, metrics, op, "open", reason);
@@ -447,41 +373,14 @@ export class OperationsService {
     return booked;
   }
 
-  /** Books the close in one transaction: the row, equity, streak; then halts if a limit broke. */
+  /** Books the close (see {@link bookClose}), then halts trading if that broke a limit. */
   private book(op: Operation, fill: Fill, reason: CloseReason, actor: Actor): Operation {
-    const { commits, repo, riskRepo, ledger, limits, metrics, logger } = this.deps;
-    const scales = limits.instruments.get(op.instrument)!;
-    const pnl =
-      direction(op.side) *
-      multiply(fill.price - op.entryPrice!, scales.price, op.size, scales.size, limits.moneyScale);
-    const booked = dbWrite(this.deps.tracer, "operation.book", () =>
-      commits.write(() => {
-        if (!repo.markClosed(op.id, fill.price, pnl, reason, fill.at)) return false;
-        ledger.book(op, pnl);
-        riskRepo.save(ledger.state);
-        riskRepo.saveStreak(op.strategy, ledger.streakOf(op.strategy));
-        return true;
-      }),
-    );
     // Someone else booked it first: report what is recorded, count nothing twice.
-    if (!booked) return repo.get(op.id) ?? op;
+    if (!bookClose(this.deps, op, fill, reason, actor === "supervisor"))
+      return this.deps.repo.get(op.id) ?? op;
     this.reconcileAfter.delete(op.id);
-    Object.assign(op, {
-      status: "closed",
-      exitPrice: fill.price,
-      pnl,
-      closeReason: reason,
-      closedAt: fill.at,
-    });
     this.open.delete(op.id);
-    recordClose(metrics, logger, limits.moneyScale, {
-      op,
-      pnl,
-      reason,
-      at: fill.at,
-      bySupervisor: actor === "supervisor",
-    });
-
+    const { ledger, logger } = this.deps;
     const breaches = ledger.breaches();
     if (breaches.length > 0 && ledger.tradingState !== "halted") {
       this.setTradingState({

@@ -1,0 +1,57 @@
+import type { Tracer } from "@opentelemetry/api";
+import type { Fill } from "../execution/executor.js";
+import { multiply } from "../platform/fixed-point.js";
+import type { GroupCommit } from "../platform/group-commit.js";
+import type { Logger } from "../platform/logger.js";
+import type { Metrics } from "../platform/metrics.js";
+import { dbWrite } from "../platform/spans.js";
+import type { RiskLedger } from "../risk/ledger.js";
+import type { RiskLimits } from "../risk/limits.js";
+import type { RiskRepository } from "../risk/repository.js";
+import { direction, type CloseReason, type Operation } from "./model.js";
+import { recordClose } from "./outcomes.js";
+import type { OperationRepository } from "./repository.js";
+
+/** What booking a close needs. */
+export interface BookDeps {
+  commits: GroupCommit;
+  repo: OperationRepository;
+  riskRepo: RiskRepository;
+  ledger: RiskLedger;
+  limits: RiskLimits;
+  metrics: Metrics;
+  logger: Logger;
+  tracer: Tracer;
+}
+
+/**
+ * Books the close of `op` at `fill` in one write: the row closed with its P&L, equity and the
+ * strategy's loss streak; then updates `op`, counts and logs the close. Returns false, changing
+ * nothing, when the row was no longer open (someone else booked it first).
+ */
+export function bookClose(
+  deps: BookDeps,
+  op: Operation,
+  fill: Fill,
+  reason: CloseReason,
+  bySupervisor: boolean,
+): boolean {
+  const { commits, repo, riskRepo, ledger, limits } = deps;
+  const scales = limits.instruments.get(op.instrument)!;
+  const pnl =
+    direction(op.side) *
+    multiply(fill.price - op.entryPrice!, scales.price, op.size, scales.size, limits.moneyScale);
+  const booked = dbWrite(deps.tracer, "operation.book", () =>
+    commits.write(() => {
+      if (!repo.markClosed(op.id, fill.price, pnl, reason, fill.at)) return false;
+      ledger.book(op, pnl);
+      riskRepo.save(ledger.state);
+      riskRepo.saveStreak(op.strategy, ledger.streakOf(op.strategy));
+      return true;
+    }),
+  );
+  if (!booked) return false;
+  Object.assign(op, { status: "closed", exitPrice: fill.price, pnl, closeReason: reason, closedAt: fill.at });
+  recordClose(deps.metrics, deps.logger, limits.moneyScale, { op, pnl, reason, at: fill.at, bySupervisor });
+  return true;
+}
