@@ -58,7 +58,7 @@ export interface MemoryResults {
  * Phase 6, over HTTP against `opsguard serve` with everything on. First `operations` submits
  * (each operation closed by the supervisor a second after it opened, so the open set stays small
  * and what remains is what the service keeps per operation, if anything); then, for each kind of
- * outage, a minute of the same load with both exporters pointed at a receiver that accepts and
+ * outage, two minutes of the same load with both exporters pointed at a receiver that accepts and
  * never answers, and at a closed port, sampling RSS every few seconds after a warm-up under the
  * same conditions.
  */

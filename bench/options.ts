@@ -14,7 +14,11 @@ export interface BenchOptions {
   threads: number;
   /** Operations submitted over HTTP before RSS is read. @default 100000 */
   operations: number;
-  /** Seconds of load while the telemetry endpoints are down, per kind of outage, sampled. @default 60 */
+  /**
+   * Seconds of load while the telemetry endpoints are down, per kind of outage, sampled. Two
+   * minutes: over one, the garbage collector's sawtooth (up to 100 MB) moves the fitted slope by
+   * ±30 MB/min even when nothing grows. @default 120
+   */
   outageSec: number;
   /** Seconds of the same load before the sampling starts. @default 20 */
   outageWarmupSec: number;
@@ -57,7 +61,7 @@ const DEFAULTS: BenchOptions = {
   connections: 50,
   threads: 2,
   operations: 100_000,
-  outageSec: 60,
+  outageSec: 120,
   outageWarmupSec: 20,
   sampleEverySec: 2,
   scrapeSeries: [1000, 10_000],
