@@ -1,15 +1,17 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
+import { waitFor } from "../../tests/stack/tools.js";
+import type { ConfigInput } from "../config/schema.js";
 import { ManualClock } from "../platform/clock.js";
 
 describe("Supervisor", () => {
   let t: TestApp;
   afterEach(() => t.close());
 
-  async function setup() {
+  async function setup(input: ConfigInput = {}) {
     const clock = new ManualClock(Date.now());
     const executor = new ScriptedExecutor(undefined, clock);
-    t = await startTestApp({}, { executor, clock });
+    t = await startTestApp(input, { executor, clock });
     const submit = async (body: Record<string, unknown>) =>
       (
         (await (await t.call("POST", "/v1/operations", { body: submitBody(body) })).json()) as {
@@ -87,5 +89,24 @@ describe("Supervisor", () => {
     expect(profit).toContain('opsguard_profit_total{strategy="trend-follow",instrument="BTC-USD"} 10');
     const loss = await t.app.registry.getSingleMetricAsString("opsguard_loss_total");
     expect(loss).toContain('opsguard_loss_total{strategy="trend-follow",instrument="BTC-USD"} 10');
+  });
+
+  it("keeps checking the other operations while a close hangs at the executor", async () => {
+    const { executor, submit, get } = await setup({ supervisor: { monitorIntervalMs: 10 } });
+    const long = await submit({ side: "buy", stopLoss: "64000" });
+    const short = await submit({ side: "sell", stopLoss: "66000" });
+    const closeOf = (id: string) => () =>
+      executor.calls.some((c) => c.action === "close" && c.operationId === id);
+    let answer!: () => void;
+    executor.gate = new Promise((resolve) => (answer = resolve));
+    executor.setPrice("BTC-USD", 6_390_000n); // the long's stop: its close waits at the executor
+    t.app.supervisor.start();
+    await waitFor("the long's close to be under way", closeOf(long), { intervalMs: 5 });
+    executor.setPrice("BTC-USD", 6_610_000n); // now the short's stop, while the long's close hangs
+    await waitFor("the short's close to start as well", closeOf(short), { timeoutMs: 2_000, intervalMs: 5 });
+    answer();
+    await t.app.supervisor.stop();
+    expect(await get(long)).toMatchObject({ status: "closed", closeReason: "stop_loss" });
+    expect(await get(short)).toMatchObject({ status: "closed", closeReason: "stop_loss" });
   });
 });

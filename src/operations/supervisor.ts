@@ -33,6 +33,8 @@ export class Supervisor {
   readonly unrealized = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Closes started by the loop and not yet finished: the next tick does not wait for them. */
+  private readonly interventions = new Set<Promise<unknown>>();
   private readonly quoteErrorLoggedAt = new Map<string, number>();
 
   constructor(private readonly options: SupervisorOptions) {}
@@ -40,7 +42,15 @@ export class Supervisor {
   start(): void {
     if (this.timer) return;
     const loop = (): void => {
-      this.running = this.tick()
+      // A slow close (a webhook timing out and retrying) must not hold back the next tick: the
+      // other operations' stops are checked on time while it finishes.
+      this.running = this.pass()
+        .then((closes) => {
+          for (const close of closes) {
+            this.interventions.add(close);
+            void close.finally(() => this.interventions.delete(close));
+          }
+        })
         .catch((error: unknown) => {
           this.options.logger.error("supervisor tick failed", { event: "supervisor.error", err: error });
         })
@@ -51,15 +61,25 @@ export class Supervisor {
     this.timer = setTimeout(loop, this.options.intervalMs);
   }
 
-  /** Stops ticking and waits for the tick under way. */
+  /** Stops ticking and waits for the tick under way and the closes it started. */
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    await Promise.allSettled([...this.interventions]);
   }
 
-  /** One pass over every open operation, plus reconciliation of unknown outcomes. */
+  /** One pass over every open operation, plus reconciliation; resolves once its closes are done. */
   async tick(): Promise<void> {
+    await Promise.allSettled(await this.pass());
+  }
+
+  /**
+   * Quotes every instrument with open operations, starts a close for each operation whose exit is
+   * reached, values the rest, and reconciles unknown outcomes. Returns the closes it started (each
+   * settles; a failure is logged where it happens) without waiting for them.
+   */
+  private async pass(): Promise<Promise<unknown>[]> {
     const { service, executor, limits, clock } = this.options;
     const instruments = new Set<string>();
     for (const op of service.open.values()) instruments.add(op.instrument);
@@ -86,7 +106,8 @@ export class Supervisor {
       if (price === undefined || op.entryPrice === null || op.closeRequestedAt !== null) continue;
       const reason = exitTriggered(op, price, now);
       if (reason) {
-        closes.push(this.intervene(op.id, reason));
+        // Handled at once: it may fail while this pass still awaits reconciliation below.
+        closes.push(this.intervene(op.id, reason).catch(() => undefined));
         continue;
       }
       const scales = limits.instruments.get(op.instrument)!;
@@ -100,8 +121,8 @@ export class Supervisor {
     for (const instrument of quotes.keys()) {
       this.unrealized.set(instrument, toNumber(unrealized.get(instrument) ?? 0n, limits.moneyScale));
     }
-    await Promise.allSettled(closes);
     await service.reconcileUnresolved();
+    return closes;
   }
 
   /** Closes an operation on the supervisor's own initiative, in a trace of its own. */
