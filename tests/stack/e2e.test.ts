@@ -201,16 +201,13 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
         .filter(({ query }) => !(query.where in WITHOUT_DATA))
         .map(({ query, values }) => `${query.where}: ${interpolate(query.expr, values)}`);
     };
-    // opsguard creates each series of opsguard_trading_state_changes_total at its first change,
-    // and increase() cannot see the change that creates a series: a process's first manual halt
-    // never shows on those panels. So the halt they are checked on is the second, once the first
-    // is scraped. (The first "active" is for a demo that has just halted by itself.)
-    await setTradingState("active");
-    await setTradingState("halted");
+    // increase() sees a change only against an earlier sample: opsguard exports every series of
+    // opsguard_trading_state_changes_total at 0 from the start, so one halt shows once a scrape
+    // has that 0. (The "active" first is for a demo that has just halted by itself.)
     await setTradingState("active");
     const manualHalts =
       'opsguard_trading_state_changes_total{job="opsguard", state="halted", trigger="manual"}';
-    await waitFor("the first manual halt to be scraped", async () => (await query(manualHalts)).length > 0);
+    await waitFor("the manual halt series to be scraped", async () => (await query(manualHalts)).length > 0);
     await setTradingState("halted");
     const empty = await pollUntilEmpty("every dashboard query to have data", poll, {
       timeoutMs: 20_000,
