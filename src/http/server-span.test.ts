@@ -39,6 +39,9 @@ function app(): Hono<AppEnv> {
     tracer.startSpan("inner").end();
     return c.json({ id: c.req.param("id"), traced: trace.getActiveSpan() !== undefined });
   });
+  // Answers before the handler runs, as authentication does.
+  http.use("/guarded/*", (c) => Promise.resolve(c.json({ code: "UNAUTHORIZED" }, 401)));
+  http.get("/guarded/:id", (c) => c.text("never"));
   http.post("/refused", () => {
     throw new DomainError("RISK_REJECTED", "over the limit");
   });
@@ -102,6 +105,13 @@ describe("serverSpan", () => {
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(span.attributes["error.type"]).toBe("TypeError");
     expect(span.events.map((e) => e.name)).toEqual(["exception"]);
+  });
+
+  it("names a request by the route it matched even when a middleware answered it", async () => {
+    const { status, span } = await only("/guarded/7");
+    expect(status).toBe(401);
+    expect(span.name).toBe("GET /guarded/:id");
+    expect(span.attributes["http.route"]).toBe("/guarded/:id");
   });
 
   it("names an unmatched request by its method alone, without a route", async () => {

@@ -47,7 +47,7 @@ export function serverSpan(tracer: Tracer): MiddlewareHandler {
         attributes: {
           [ATTR_HTTP_REQUEST_METHOD]: method,
           [ATTR_URL_PATH]: c.req.path,
-          [ATTR_URL_SCHEME]: "http",
+          [ATTR_URL_SCHEME]: c.req.url.startsWith("https:") ? "https" : "http",
         },
       },
       parent,

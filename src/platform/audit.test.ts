@@ -136,6 +136,9 @@ describe("canonicalJson and the entry hash", () => {
       { b: 1, a: { d: [3, { z: 1, y: null }], c: 'é\u2028"' } },
       { big: 12345678901234567890n, at: new Date(0), skip: undefined, fn: () => 1, n: Number.NaN },
       [undefined, () => 1, -0, 1e21, 0.1, true, "x"],
+      // eslint-disable-next-line no-sparse-arrays -- holes are what is tested
+      [1, , 3],
+      { "10": 1, "2": 2, "-x": 3, a: 4, "01": 5, "4294967295": 6, "4294967294": 7 },
       { nested: { deeper: { deepest: { k: [[], {}] } } } },
       "plain",
       42,

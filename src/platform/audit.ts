@@ -74,7 +74,7 @@ export class AuditLog {
     // The tail is read inside the write, not cached across calls: an outer transaction that rolls
     // back, or another process appending, would leave a cached hash pointing at a row that does
     // not exist. Reading the last row of the rowid B-tree costs one short descent.
-    // Nested inside a caller's transaction, better-sqlite3 turns this into a savepoint.
+    // Used outside a transaction only: inside one, `append` writes directly (see there).
     const transaction = db.transaction((input: AuditInput) => this.write(input));
     this.appendInTransaction = (input: AuditInput): AuditEntry => transaction.immediate(input);
   }
@@ -175,15 +175,31 @@ function canonical(value: unknown): string | undefined {
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   const withJson = value as { toJSON?: () => unknown };
   if (typeof withJson.toJSON === "function") return canonical(withJson.toJSON());
-  if (Array.isArray(value)) return `[${value.map((item) => canonical(item) ?? "null").join(",")}]`;
+  // Array.from visits holes too, which JSON writes as null.
+  if (Array.isArray(value)) return `[${Array.from(value, (item) => canonical(item) ?? "null").join(",")}]`;
   const source = value as Record<string, unknown>;
   const members: string[] = [];
-  for (const key of Object.keys(source).sort()) {
+  for (const key of sortedKeys(source)) {
     const member = canonical(source[key]);
     if (member !== undefined) members.push(`${JSON.stringify(key)}:${member}`);
   }
   return `{${members.join(",")}}`;
 }
+
+/**
+ * The keys in the order the definition writes them (sorted, then built into a new object): an
+ * object lists integer-like keys first, in numeric order, as `Object.keys` already returns them,
+ * and the other keys after them, here sorted.
+ */
+function sortedKeys(source: Record<string, unknown>): string[] {
+  const keys = Object.keys(source);
+  let integers = 0;
+  while (integers < keys.length && INTEGER_KEY.test(keys[integers]!) && Number(keys[integers]) < 2 ** 32 - 1)
+    integers += 1;
+  return integers === 0 ? keys.sort() : [...keys.slice(0, integers), ...keys.slice(integers).sort()];
+}
+
+const INTEGER_KEY = /^(?:0|[1-9]\d*)$/;
 
 function withoutSecrets(value: unknown): Record<string, unknown> {
   const strip = (v: unknown, depth: number): unknown => {

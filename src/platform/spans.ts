@@ -2,6 +2,7 @@ import {
   INVALID_SPAN_CONTEXT,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type Span,
   type SpanOptions,
@@ -50,7 +51,9 @@ const UNRECORDED: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 function underUnrecordedParent(options?: SpanOptions): boolean {
   if (options?.root) return false;
   const parent = trace.getActiveSpan();
-  return parent !== undefined && !parent.isRecording();
+  if (parent === undefined || parent.isRecording()) return false;
+  // A remote parent is never recording here, yet a sampled one asks for its children.
+  return (parent.spanContext().traceFlags & TraceFlags.SAMPLED) === 0;
 }
 
 /**

@@ -201,13 +201,15 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
         .filter(({ query }) => !(query.where in WITHOUT_DATA))
         .map(({ query, values }) => `${query.where}: ${interpolate(query.expr, values)}`);
     };
-    // increase() sees a change only against an earlier sample: opsguard exports every series of
-    // opsguard_trading_state_changes_total at 0 from the start, so one halt shows once a scrape
-    // has that 0. (The "active" first is for a demo that has just halted by itself.)
+    // The halt the state-change panels are checked on is the second, made once the first has been
+    // scraped: with a single halt just before polling, a panel was seen without data on a loaded
+    // machine. (The first "active" is for a demo that has just halted by itself.)
+    await setTradingState("active");
+    await setTradingState("halted");
     await setTradingState("active");
     const manualHalts =
       'opsguard_trading_state_changes_total{job="opsguard", state="halted", trigger="manual"}';
-    await waitFor("the manual halt series to be scraped", async () => (await query(manualHalts)).length > 0);
+    await waitFor("the first manual halt to be scraped", async () => (await query(manualHalts)).length > 0);
     await setTradingState("halted");
     const empty = await pollUntilEmpty("every dashboard query to have data", poll, {
       timeoutMs: 20_000,
