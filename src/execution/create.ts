@@ -8,6 +8,7 @@ import type { Executor } from "./executor.js";
 import { PaperExecutor } from "./paper.js";
 import { WebhookExecutor } from "./webhook.js";
 
+/** What the configured executor is built with. */
 export interface CreateExecutorDeps {
   db: Db;
   /** The paper executor writes its fills in the service's batches. */

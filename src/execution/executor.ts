@@ -17,6 +17,7 @@ export interface Fill {
   at: number;
 }
 
+/** An order to open or close an operation's position, as the executor receives it. */
 export interface OrderRequest {
   /** The opsguard operation id: the executor's idempotency key. */
   operationId: string;

@@ -16,6 +16,7 @@ import {
 } from "./executor.js";
 import { createRandom, gaussian, type Random } from "./random.js";
 
+/** The simulated venue's instruments, behaviour and storage. */
 export interface PaperExecutorOptions {
   instruments: Readonly<Record<string, InstrumentConfig>>;
   config: PaperExecutorConfig;

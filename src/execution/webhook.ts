@@ -30,6 +30,7 @@ import {
   type Quote,
 } from "./executor.js";
 
+/** Where the broker bridge is and how it is called. */
 export interface WebhookExecutorOptions {
   config: WebhookExecutorConfig;
   instruments: Readonly<Record<string, InstrumentConfig>>;

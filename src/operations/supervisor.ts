@@ -9,6 +9,7 @@ import { ATTR, inSpan, SPAN } from "../platform/spans.js";
 import { direction, exitTriggered, type CloseReason } from "./model.js";
 import type { OperationsService } from "./service.js";
 
+/** What the supervisor watches with, and how often. */
 export interface SupervisorOptions {
   service: OperationsService;
   executor: Executor;

@@ -34,7 +34,9 @@ export interface DeclaredNames {
   patterns: readonly string[];
 }
 
+/** How {@link createMetrics} sets up opsguard's metrics. */
 export interface MetricsOptions {
+  /** Exported as the `version` label of `opsguard_build_info`. */
   version: string;
   /** Collect the Node.js runtime metrics (event loop, GC, memory). @default true */
   runtime?: boolean;

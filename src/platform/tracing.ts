@@ -16,6 +16,7 @@ import { CountingSpanExporter, CountingSpanProcessor, SpanBudget } from "./span-
 /** Name of the tracer (instrumentation scope) of opsguard's own spans. */
 export const TRACER_NAME = "opsguard";
 
+/** What {@link startTracing} needs: the config and the resource attributes of every span. */
 export interface TracingOptions {
   config: TracesConfig;
   service: string;
