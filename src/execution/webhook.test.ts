@@ -1,79 +1,18 @@
-import { once } from "node:events";
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { Config, type ConfigInput } from "../config/schema.js";
-import { ManualClock } from "../platform/clock.js";
-import { createSilentLogger } from "../platform/logger.js";
-import { ExecutionError } from "./executor.js";
-import { WebhookExecutor } from "./webhook.js";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  answering,
+  AT,
+  type Bridge,
+  clock,
+  closeBridges,
+  failure,
+  order,
+  reply,
+  startBridge,
+  webhook,
+} from "./webhook-bridge.fixture.js";
 
-type WebhookInput = NonNullable<NonNullable<ConfigInput["executor"]>["webhook"]>;
-
-/** One request as the bridge saw it. */
-interface Hit {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  /** Requests the client had abandoned (connection closed before an answer) when this one arrived. */
-  abandonedBefore: number;
-}
-
-interface Bridge {
-  server: Server;
-  url: string;
-  hits: Hit[];
-  /** Requests whose connection closed before the bridge answered. */
-  abandoned: number;
-}
-
-const servers: Server[] = [];
-const clock = new ManualClock();
-const AT = Date.UTC(2026, 0, 5, 12, 0, 1, 500);
-
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map((server) => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    }),
-  );
-});
-
-/** A bridge on a loopback port that hands each request, body read, to `handle`. */
-async function startBridge(handle: (hit: Hit, res: ServerResponse) => void): Promise<Bridge> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => (body += chunk));
-    req.on("end", () => {
-      const hit = {
-        method: req.method ?? "",
-        url: req.url ?? "",
-        headers: req.headers,
-        body,
-        abandonedBefore: bridge.abandoned,
-      };
-      bridge.hits.push(hit);
-      handle(hit, res);
-    });
-    res.on("close", () => {
-      if (!res.writableEnded) bridge.abandoned++;
-    });
-  });
-  const bridge: Bridge = { server, url: "", hits: [], abandoned: 0 };
-  servers.push(server);
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  bridge.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bridge`;
-  return bridge;
-}
-
-/** A bridge that answers every request with the same status and JSON body. */
-const answering = (status: number, body: unknown): Promise<Bridge> =>
-  startBridge((_hit, res) => reply(res, status, body));
+afterEach(closeBridges);
 
 /** A bridge that answers the queued statuses first, then `{price}` with 200. */
 const failingFirst = (statuses: number[], price = "65000.5"): Promise<Bridge> =>
@@ -82,63 +21,6 @@ const failingFirst = (statuses: number[], price = "65000.5"): Promise<Bridge> =>
     if (status === undefined) reply(res, 200, { price, at: AT });
     else reply(res, status, { error: `status ${status}` });
   });
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json" }).end(text);
-}
-
-/** A port with nothing listening: bound once, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function webhook(url: string, options: WebhookInput = {}, token?: string): WebhookExecutor {
-  const config = Config.parse({
-    executor: {
-      type: "webhook",
-      webhook: {
-        url,
-        // Generous, so a slow first request on a loaded machine is not taken for a timeout; the
-        // tests of timeouts set their own.
-        timeoutMs: 2000,
-        retries: 2,
-        backoffMs: 1,
-        ...options,
-        circuitBreaker: { failureThreshold: 50, resetMs: 150, ...options.circuitBreaker },
-      },
-    },
-  });
-  return new WebhookExecutor({
-    config: config.executor.webhook,
-    instruments: config.instruments,
-    clock,
-    logger: createSilentLogger(),
-    token,
-  });
-}
-
-const order = (operationId = "op-1", instrument = "BTC-USD", size = 1234n) => ({
-  operationId,
-  instrument,
-  side: "buy" as const,
-  size,
-});
-
-/** The ExecutionError a promise rejects with; fails the test if it resolves or throws anything else. */
-async function failure(promise: Promise<unknown>): Promise<ExecutionError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ExecutionError);
-  return error as ExecutionError;
-}
 
 describe("WebhookExecutor orders", () => {
   it("opens with POST orders/{id}/open: JSON order, bearer token, idempotency key", async () => {
@@ -351,133 +233,5 @@ describe("WebhookExecutor answers that fail", () => {
     const error = await failure(webhook(bridge.url).open(order("op-1", "DOGE-USD")));
     expect(error.outcome).toBe("refused");
     expect(bridge.hits).toHaveLength(0);
-  });
-});
-
-describe("WebhookExecutor transport failures", () => {
-  it("aborts each attempt on a bridge that never answers; the open's outcome is unknown", async () => {
-    const bridge = await startBridge(() => {});
-    const error = await failure(webhook(bridge.url, { timeoutMs: 150, retries: 2 }).open(order()));
-
-    expect(error.outcome).toBe("unknown");
-    expect(error.message).toContain("no answer within 150 ms");
-    expect(bridge.hits).toHaveLength(3);
-    // Each attempt's connection was closed by the client before the next attempt arrived.
-    expect(bridge.hits.map((h) => h.abandonedBefore)).toEqual([0, 1, 2]);
-    await vi.waitFor(() => expect(bridge.abandoned).toBe(3));
-  });
-
-  it("fails a single timed-out open as unknown", async () => {
-    const bridge = await startBridge(() => {});
-    const error = await failure(webhook(bridge.url, { timeoutMs: 150, retries: 0 }).open(order()));
-    expect(error.outcome).toBe("unknown");
-    expect(bridge.hits).toHaveLength(1);
-    await vi.waitFor(() => expect(bridge.abandoned).toBe(1));
-  });
-
-  it("aborts an answer that starts and stalls; the open's outcome is unknown", async () => {
-    const bridge = await startBridge((_hit, res) => {
-      res.writeHead(200, { "content-type": "application/json" }).write('{"price":');
-    });
-    const error = await failure(webhook(bridge.url, { timeoutMs: 150, retries: 0 }).open(order()));
-    expect(error.outcome).toBe("unknown");
-    await vi.waitFor(() => expect(bridge.abandoned).toBe(1));
-  });
-
-  it("keeps an open unknown when a retry is refused a connection after an attempt timed out", async () => {
-    // The bridge stops listening once the first request is in, and never answers it.
-    const bridge: Bridge = await startBridge(() => bridge.server.close());
-    const error = await failure(webhook(bridge.url, { timeoutMs: 150 }).open(order()));
-    expect(error.outcome).toBe("unknown");
-    expect(error.message).toContain("ECONNREFUSED");
-    expect(bridge.hits).toHaveLength(1);
-  });
-
-  it("times out a GET, and a status that times out is an error, not `unknown`", async () => {
-    const bridge = await startBridge(() => {});
-    const executor = webhook(bridge.url, { timeoutMs: 100, retries: 1 });
-
-    const quote = await failure(executor.quote("BTC-USD"));
-    expect(quote.message).toContain("no answer within 100 ms");
-    expect(bridge.hits).toHaveLength(2);
-
-    const status = await failure(executor.status("op-1", "BTC-USD"));
-    expect(status.message).toContain("no answer within 100 ms");
-    expect(bridge.hits).toHaveLength(4);
-    await vi.waitFor(() => expect(bridge.abandoned).toBe(4));
-  });
-
-  it("fails an open whose connection is lost mid-request with outcome unknown", async () => {
-    const bridge = await startBridge((_hit, res) => res.socket?.destroy());
-    const error = await failure(webhook(bridge.url).open(order()));
-    expect(error.outcome).toBe("unknown");
-    expect(bridge.hits).toHaveLength(3);
-  });
-
-  it("fails an open on a refused connection with outcome refused: nothing was sent", async () => {
-    const port = await closedPort();
-    const error = await failure(webhook(`http://127.0.0.1:${port}`).open(order()));
-    expect(error.outcome).toBe("refused");
-    expect(error.message).toContain("ECONNREFUSED");
-  });
-});
-
-describe("WebhookExecutor circuit breaker", () => {
-  const breaking = { retries: 0, circuitBreaker: { failureThreshold: 3, resetMs: 200 } };
-
-  it("opens after consecutive failures, then lets a trial call through after resetMs", async () => {
-    let down = true;
-    const bridge = await startBridge((_hit, res) =>
-      down ? reply(res, 503, { error: "maintenance" }) : reply(res, 200, { price: "65000", at: AT }),
-    );
-    const executor = webhook(bridge.url, breaking);
-
-    for (let i = 0; i < 3; i++) await failure(executor.open(order()));
-    expect(bridge.hits).toHaveLength(3);
-
-    const open = await failure(executor.open(order()));
-    expect(open.message).toContain("circuit open");
-    expect(open.outcome).toBe("refused");
-    expect(bridge.hits).toHaveLength(3);
-
-    await sleep(250);
-    down = false;
-    expect((await executor.open(order())).price).toBe(6_500_000n);
-    expect(bridge.hits).toHaveLength(4);
-
-    // Closed again: failures count from zero, so two more still reach the bridge.
-    down = true;
-    await failure(executor.open(order()));
-    await failure(executor.open(order()));
-    expect(bridge.hits).toHaveLength(6);
-  });
-
-  it("opens again when the trial call fails", async () => {
-    const bridge = await answering(503, { error: "maintenance" });
-    const executor = webhook(bridge.url, breaking);
-    for (let i = 0; i < 3; i++) await failure(executor.open(order()));
-
-    await sleep(250);
-    await failure(executor.open(order()));
-    expect(bridge.hits).toHaveLength(4);
-    expect((await failure(executor.quote("BTC-USD"))).message).toContain("circuit open");
-    expect(bridge.hits).toHaveLength(4);
-  });
-
-  it("does not count refusals as failures", async () => {
-    const bridge = await answering(400, { error: "bad size" });
-    const executor = webhook(bridge.url, breaking);
-    for (let i = 0; i < 5; i++) await failure(executor.open(order()));
-    expect(bridge.hits).toHaveLength(5);
-  });
-
-  it("keeps an open unknown when the circuit opens after an attempt that may have acted", async () => {
-    const bridge = await answering(502, { error: "bad gateway" });
-    const error = await failure(
-      webhook(bridge.url, { retries: 2, circuitBreaker: { failureThreshold: 2 } }).open(order()),
-    );
-    expect(error.message).toContain("circuit open");
-    expect(error.outcome).toBe("unknown");
-    expect(bridge.hits).toHaveLength(2);
   });
 });
