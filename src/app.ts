@@ -32,6 +32,7 @@ import { buildLimits, RATIO_SCALE, type RiskLimits } from "./risk/limits.js";
 import { loadLedger } from "./risk/load-ledger.js";
 import { RiskRepository } from "./risk/repository.js";
 import { riskRoutes } from "./risk/routes.js";
+import { CLOSE_REASONS, OPERATION_RESULTS } from "./operations/model.js";
 
 /** What tests and the CLI may substitute; everything else comes from the config. */
 export interface AppOverrides {
@@ -162,6 +163,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     strategies: config.strategies,
     instruments: Object.keys(config.instruments),
     patterns: config.patterns,
+    results: OPERATION_RESULTS,
+    closeReasons: CLOSE_REASONS,
   });
   metrics.setStateSource(() => {
     const view = ledger.view();

@@ -21,7 +21,8 @@ export const CLOSE_REASONS = [
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 /** Win when the booked P&L is positive, loss when negative, flat when zero. */
-export type OperationResult = "win" | "loss" | "flat";
+export const OPERATION_RESULTS = ["win", "loss", "flat"] as const;
+export type OperationResult = (typeof OPERATION_RESULTS)[number];
 
 export interface Operation {
   id: string;

@@ -7,7 +7,13 @@ import { renderOpenMetrics } from "./metrics-render.js";
 function populated(): MetricsRegistry {
   const registry = createRegistry();
   const metrics = createMetrics(registry, { version: "1.2.3", runtime: false });
-  metrics.declareSeries({ strategies: ["a", "b"], instruments: ["X-1", "Y-2"], patterns: ["p"] });
+  metrics.declareSeries({
+    strategies: ["a", "b"],
+    instruments: ["X-1", "Y-2"],
+    patterns: ["p"],
+    results: ["win", "loss"],
+    closeReasons: ["manual"],
+  });
   metrics.operationsSubmitted.inc({ strategy: "a", instrument: "X-1" }, 3);
   metrics.riskRejections.inc({ strategy: "a", reason: "RATE_LIMITED" });
   // Typed by prom-client as the metric's own labels; opsguard passes the trace id the same way.

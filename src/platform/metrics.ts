@@ -28,10 +28,14 @@ export interface MetricsState {
 }
 
 /** The names the config declares: the only values the strategy, instrument and pattern labels take. */
+/** The label values known from the config and the domain, whose series exist from the start. */
 export interface DeclaredNames {
   strategies: readonly string[];
   instruments: readonly string[];
   patterns: readonly string[];
+  /** Results of a close (`win`, `loss`, `flat`). */
+  results: readonly string[];
+  closeReasons: readonly string[];
 }
 
 /** How {@link createMetrics} sets up opsguard's metrics. */
@@ -165,13 +169,21 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
     }),
     /**
      * Creates the series of every declared strategy, instrument and pattern at zero, so that a
-     * ratio such as win rate or pattern accuracy has both sides before the first loss or miss.
+     * ratio such as win rate or pattern accuracy has both sides before the first loss or miss, and
+     * so that increase() counts the first event of each series too (it cannot count the change that
+     * creates a series: a strategy's first win would be missing from its win rate). The closes
+     * make 18 series per strategy and instrument.
      */
-    declareSeries({ strategies, instruments, patterns }: DeclaredNames): void {
+    declareSeries({ strategies, instruments, patterns, results, closeReasons }: DeclaredNames): void {
       for (const strategy of strategies) {
         for (const instrument of instruments) {
           for (const counter of [metrics.operationsSubmitted, metrics.profit, metrics.loss]) {
             counter.inc({ strategy, instrument }, 0);
+          }
+          for (const result of results) {
+            for (const close_reason of closeReasons) {
+              metrics.operationsClosed.inc({ strategy, instrument, result, close_reason }, 0);
+            }
           }
         }
       }
