@@ -111,6 +111,7 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
     expect(response.status, await response.text()).toBe(200);
   };
   const query = (promql: string) => prometheus.query(promql);
+  const OPEN_PNL = 'opsguard_unrealized_pnl{job="opsguard"}';
   const waitForScrape = () =>
     waitFor("Prometheus to scrape opsguard", async () => (await query('up{job="opsguard"} == 1')).length > 0);
 
@@ -205,6 +206,10 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
     // scraped: with a single halt just before polling, a panel was seen without data on a loaded
     // machine. (The first "active" is for a demo that has just halted by itself.)
     await setTradingState("active");
+    // Unrealized P&L exists only while operations are open: chart it while the demo trades, as
+    // the halts below stop new operations and the open ones close at their exits within seconds.
+    await waitFor("a scrape with open operations", async () => (await query(OPEN_PNL)).length > 0);
+    await poll();
     await setTradingState("halted");
     await setTradingState("active");
     const manualHalts =
