@@ -33,6 +33,8 @@ import { loadLedger } from "./risk/load-ledger.js";
 import { RiskRepository } from "./risk/repository.js";
 import { riskRoutes } from "./risk/routes.js";
 import { CLOSE_REASONS, OPERATION_RESULTS } from "./operations/model.js";
+import { DomainError } from "./platform/errors.js";
+import { RECONCILE_OUTCOMES } from "./operations/reconciliation.js";
 
 /** What tests and the CLI may substitute; everything else comes from the config. */
 export interface AppOverrides {
@@ -62,7 +64,7 @@ export interface OpsguardApp {
   ledger: RiskLedger;
   limits: RiskLimits;
   executor: Executor;
-  /** Reconciles what a previous process left unknown, then starts supervising. */
+  /** Starts supervising and reconciles what a previous process left unknown; then it is ready. */
   start(): Promise<void>;
   /**
    * Stops supervising, exports the spans still queued (giving up after `deadlineMs`, default 5 s)
@@ -148,6 +150,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     clock,
     tracer,
     flattenOnAutoHalt: config.risk.flattenOnAutoHalt,
+    reconcileAfterMs: config.executor.reconcileAfterMs,
   });
   const supervisor = new Supervisor({
     service,
@@ -165,6 +168,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     patterns: config.patterns,
     results: OPERATION_RESULTS,
     closeReasons: CLOSE_REASONS,
+    reconcileOutcomes: RECONCILE_OUTCOMES,
   });
   metrics.setStateSource(() => {
     const view = ledger.view();
@@ -179,6 +183,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       unrealizedPnl: supervisor.unrealized,
       open: view.open,
       utilization: ledger.utilization(),
+      unconfirmed: service.unconfirmed(),
+      circuits: executor.circuits?.() ?? {},
+      now: clock.now(),
     };
   });
 
@@ -208,6 +215,17 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   http.get("/metrics", metricsEndpoint(registry, metrics));
 
   http.use("/v1/*", authenticate({ tokens, enabled: config.auth.enabled }));
+  http.use("/v1/operations", async (c, next) => {
+    // New operations wait until what a previous run left unknown has been asked about once.
+    if (c.req.method === "POST" && !ready) {
+      c.header("retry-after", "1");
+      throw new DomainError(
+        "NOT_READY",
+        "opsguard is starting: it reconciles what the last run left unknown",
+      );
+    }
+    await next();
+  });
   http.route("/", operationRoutes({ service, repo, limits }));
   http.route("/", riskRoutes({ ledger, limits, service, currency: config.accounting.currency }));
 
@@ -245,8 +263,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       return ready;
     },
     async start() {
-      await service.reconcileUnresolved();
+      // Supervision starts at once: open operations' stops are watched while the executor is
+      // asked about the rest.
       supervisor.start();
+      await service.reconcileUnresolved();
       ready = true;
     },
     async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {

@@ -16,7 +16,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Builds the app, makes sure an admin token exists, reconciles, and listens. */
+/**
+ * Builds the app, makes sure an admin token exists, listens, and reconciles what a previous run
+ * left unknown: `/healthz` answers at once, `/readyz` once reconciliation has had its first answers.
+ */
 export async function startServer(config: Config, overrides: AppOverrides = {}): Promise<RunningServer> {
   const app = createApp(config, overrides);
   if (config.auth.enabled) {
@@ -25,7 +28,6 @@ export async function startServer(config: Config, overrides: AppOverrides = {}):
   } else {
     app.logger.warn("authentication is disabled: every caller is admin", { event: "auth.disabled" });
   }
-  await app.start();
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.http.fetch, port: config.server.port, hostname: config.server.host }, () =>
       resolve(s),
@@ -39,6 +41,7 @@ export async function startServer(config: Config, overrides: AppOverrides = {}):
     port,
     executor: app.executor.name,
   });
+  await app.start();
   return {
     app,
     server,

@@ -105,8 +105,13 @@ export const PaperExecutorConfig = z.object({
   latencyMs: z.number().int().min(0).default(5),
   /** Slippage applied against the trader, in basis points. @default 2 */
   slippageBps: z.number().min(0).max(1000).default(2),
-  /** Share of executions that fail. @default 0 */
+  /** Share of executions that fail (refused: nothing executed). @default 0 */
   failureRate: Ratio.default(0),
+  /**
+   * Share of executions that happen but whose answer is lost, as over a broken connection: the
+   * operation is reconciled later. @default 0
+   */
+  lostAnswerRate: Ratio.default(0),
   /** Time between two steps of the price random walk. @default 250 */
   stepMs: z.number().int().positive().default(250),
 });
@@ -126,10 +131,13 @@ export const WebhookExecutorConfig = z.object({
   backoffMs: z.number().int().min(0).default(100),
   circuitBreaker: z
     .object({
-      /** Consecutive failures that open the circuit. @default 5 */
+      /** Consecutive failed calls (after their retries) of one kind that open its circuit. @default 5 */
       failureThreshold: z.number().int().positive().default(5),
-      /** How long the circuit stays open before one trial call. @default 10000 */
-      resetMs: z.number().int().positive().default(10_000),
+      /**
+       * How long a circuit stays open before one trial call; an answer to any other call closes
+       * it sooner. @default 1000
+       */
+      resetMs: z.number().int().positive().default(1_000),
     })
     .prefault({}),
 });
@@ -256,6 +264,11 @@ export const Config = z
       .object({
         /** Which executor runs operations. @default "paper" */
         type: z.enum(["paper", "webhook"]).default("paper"),
+        /**
+         * How long after an unconfirmed open or close (its answer was lost) the executor is asked
+         * what happened: long enough for a request still on its way to land first. @default 10000
+         */
+        reconcileAfterMs: z.number().int().min(0).default(10_000),
         paper: PaperExecutorConfig.prefault({}),
         webhook: WebhookExecutorConfig.prefault({}),
       })

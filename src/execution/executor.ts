@@ -11,6 +11,9 @@ export interface Quote {
   at: number;
 }
 
+/** Where a circuit breaker stands: `open` fails its calls at once; `half_open` lets one trial through. */
+export type CircuitStatus = "closed" | "open" | "half_open";
+
 /** An execution of the whole requested size at a price (partial fills are not modelled). */
 export interface Fill {
   price: bigint;
@@ -42,6 +45,11 @@ export interface Executor {
   quote(instrument: string): Promise<Quote>;
   /** What the venue knows of an operation on `instrument`; prices in that instrument's units. */
   status(operationId: string, instrument: string): Promise<ExecutionStatus>;
+  /**
+   * Where each of the executor's circuit breakers stands, by call kind (`quote`, `open`); absent
+   * when it has none.
+   */
+  circuits?(): Readonly<Record<string, CircuitStatus>>;
   /** Releases timers and connections. */
   stop?(): Promise<void>;
 }

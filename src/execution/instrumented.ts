@@ -40,6 +40,7 @@ export function instrumentExecutor(executor: Executor, metrics: Metrics, tracer:
     [ATTR.OPERATION_ID]: request.operationId,
     [ATTR.INSTRUMENT]: request.instrument,
   });
+  const circuits = executor.circuits?.bind(executor);
   return {
     name: executor.name,
     open: timed("open", order, (request: OrderRequest) => executor.open(request)),
@@ -57,6 +58,7 @@ export function instrumentExecutor(executor: Executor, metrics: Metrics, tracer:
       }),
       (operationId: string, instrument: string) => executor.status(operationId, instrument),
     ),
+    ...(circuits ? { circuits } : {}),
     stop: () => executor.stop?.() ?? Promise.resolve(),
   };
 }

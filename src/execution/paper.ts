@@ -58,13 +58,15 @@ interface PaperOrderRow {
 /**
  * A simulated venue: every instrument follows a seeded random walk (one step every `stepMs`),
  * executions take `latencyMs`, fill `slippageBps` worse than the price and fail with probability
- * `failureRate`. Idempotent by operation id, like a real venue with client order ids: asking to
+ * `failureRate`; with probability `lostAnswerRate` an execution happens but its answer is lost, so
+ * that reconciliation has work in a simulation too. Idempotent by operation id, like a real venue with client order ids: asking to
  * open or close the same operation twice executes once and returns the same fill.
  */
 export class PaperExecutor implements Executor {
   readonly name = "paper" as const;
   private readonly walks = new Map<string, Walk>();
   private readonly failures: Random;
+  private readonly lostAnswers: Random;
   private readonly stmts: Record<"get" | "insert" | "close" | "lastPrice", Statement>;
 
   constructor(private readonly options: PaperExecutorOptions) {
@@ -100,6 +102,8 @@ export class PaperExecutor implements Executor {
       });
     }
     this.failures = createRandom(config.seed);
+    // A stream of its own, so that turning lost answers on leaves the seeded failures as they were.
+    this.lostAnswers = createRandom(config.seed + 0x1057);
   }
 
   quote(instrument: string): Promise<Quote> {
@@ -120,6 +124,7 @@ export class PaperExecutor implements Executor {
     this.write(() => this.stmts.insert.run(operationId, instrument, side, size, price, at));
     // Whoever inserted first wins; read back what the venue holds.
     const stored = this.order(operationId)!;
+    this.maybeLoseAnswer("open", operationId);
     return fillOf(stored.entry_price, stored.entry_at);
   }
 
@@ -134,6 +139,7 @@ export class PaperExecutor implements Executor {
     const price = this.slipped(this.priceOf(instrument), side, "close");
     this.write(() => this.stmts.close.run(price, this.options.clock.now(), operationId));
     const stored = this.order(operationId)!;
+    this.maybeLoseAnswer("close", operationId);
     return fillOf(stored.exit_price!, stored.exit_at!);
   }
 
@@ -175,6 +181,15 @@ export class PaperExecutor implements Executor {
   private maybeFail(action: string, operationId: string): void {
     if (this.failures() < this.options.config.failureRate) {
       throw new ExecutionError(`paper: simulated ${action} rejection of operation ${operationId}`, "refused");
+    }
+  }
+
+  private maybeLoseAnswer(action: string, operationId: string): void {
+    if (this.lostAnswers() < this.options.config.lostAnswerRate) {
+      throw new ExecutionError(
+        `paper: simulated lost answer to the ${action} of operation ${operationId}`,
+        "unknown",
+      );
     }
   }
 

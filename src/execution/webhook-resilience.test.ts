@@ -133,8 +133,9 @@ describe("WebhookExecutor circuit breaker", () => {
     await sleep(250);
     await failure(executor.open(order()));
     expect(bridge.hits).toHaveLength(4);
-    expect((await failure(executor.quote("BTC-USD"))).message).toContain("circuit open");
+    expect((await failure(executor.open(order()))).message).toContain("open circuit open");
     expect(bridge.hits).toHaveLength(4);
+    expect(executor.circuits()).toEqual({ quote: "closed", open: "open" });
   });
 
   it("does not count refusals as failures", async () => {
@@ -144,13 +145,64 @@ describe("WebhookExecutor circuit breaker", () => {
     expect(bridge.hits).toHaveLength(5);
   });
 
-  it("keeps an open unknown when the circuit opens after an attempt that may have acted", async () => {
+  it("counts failed calls after their retries, not each attempt", async () => {
     const bridge = await answering(502, { error: "bad gateway" });
-    const error = await failure(
-      webhook(bridge.url, { retries: 2, circuitBreaker: { failureThreshold: 2 } }).open(order()),
-    );
-    expect(error.message).toContain("circuit open");
-    expect(error.outcome).toBe("unknown");
-    expect(bridge.hits).toHaveLength(2);
+    const executor = webhook(bridge.url, { retries: 2, circuitBreaker: { failureThreshold: 2 } });
+    const first = await failure(executor.open(order()));
+    expect(first.outcome).toBe("unknown");
+    expect(bridge.hits).toHaveLength(3); // every attempt of the first call reached the bridge
+    await failure(executor.open(order()));
+    expect(bridge.hits).toHaveLength(6);
+    const third = await failure(executor.open(order()));
+    expect(third.message).toContain("open circuit open");
+    expect(third.outcome).toBe("refused"); // no request was sent
+    expect(bridge.hits).toHaveLength(6);
+  });
+
+  it("keeps closes and status checks going while the quote and open circuits are open", async () => {
+    let failing = true;
+    const bridge = await startBridge((hit, res) => {
+      if (hit.url.includes("/quotes/") || hit.url.endsWith("/open")) {
+        if (failing) return reply(res, 500, { error: "venue feed down" });
+        return reply(res, 200, { price: "65000", at: AT });
+      }
+      if (hit.url.endsWith("/close")) return reply(res, 200, { price: "65100", at: AT });
+      reply(res, 200, { state: "open", entry: { price: "65000", at: AT } });
+    });
+    const executor = webhook(bridge.url, breaking);
+    for (let i = 0; i < 3; i++) await failure(executor.quote("BTC-USD"));
+    // A failing quote feed opens the quote circuit only: opens still reach the bridge.
+    expect(executor.circuits()).toEqual({ quote: "open", open: "closed" });
+    for (let i = 0; i < 3; i++) await failure(executor.open(order()));
+    expect(executor.circuits()).toEqual({ quote: "open", open: "open" });
+    const sent = bridge.hits.length;
+
+    expect((await executor.close(order())).price).toBe(6_510_000n);
+    expect(bridge.hits).toHaveLength(sent + 1);
+    // The close's answer shows the bridge is back: both circuits close without waiting for resetMs.
+    expect(executor.circuits()).toEqual({ quote: "closed", open: "closed" });
+    expect(await executor.status("op-1", "BTC-USD")).toMatchObject({ state: "open" });
+    failing = false;
+    expect((await executor.quote("BTC-USD")).price).toBe(6_500_000n);
+  });
+
+  it("closes a circuit at once when a status check gets an answer", async () => {
+    let down = true;
+    const bridge = await startBridge((hit, res) => {
+      if (down) return reply(res, 503, { error: "restarting" });
+      if (hit.url.includes("/quotes/")) return reply(res, 200, { price: "65000", at: AT });
+      reply(res, 404, { error: "unknown operation" });
+    });
+    const executor = webhook(bridge.url, {
+      retries: 0,
+      circuitBreaker: { failureThreshold: 2, resetMs: 60_000 },
+    });
+    for (let i = 0; i < 2; i++) await failure(executor.quote("BTC-USD"));
+    expect((await failure(executor.quote("BTC-USD"))).message).toContain("quote circuit open");
+
+    down = false;
+    expect(await executor.status("op-9", "BTC-USD")).toEqual({ state: "unknown" });
+    // A minute before its trial, the quote circuit is closed by the status check's answer.
+    expect((await executor.quote("BTC-USD")).price).toBe(6_500_000n);
   });
 });

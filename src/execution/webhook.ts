@@ -1,6 +1,7 @@
 import {
   BrokenCircuitError,
   circuitBreaker,
+  CircuitState,
   ConsecutiveBreaker,
   ExponentialBackoff,
   handleWhen,
@@ -9,6 +10,7 @@ import {
   timeout,
   TimeoutStrategy,
   wrap,
+  type CircuitBreakerPolicy,
   type IPolicy,
   type ICancellationContext,
   type IDefaultPolicyContext,
@@ -21,6 +23,7 @@ import { FixedPointError, formatFixed, parseFixed, rescale } from "../platform/f
 import type { Logger } from "../platform/logger.js";
 import { VERSION } from "../platform/version.js";
 import {
+  type CircuitStatus,
   ExecutionError,
   type ExecutionStatus,
   type Executor,
@@ -71,36 +74,39 @@ class AttemptError extends Error {
 const isTransient = (error: Error): boolean =>
   error instanceof TaskCancelledError || (error instanceof AttemptError && error.retryable);
 
+/** The kinds of call opsguard makes to the bridge; each has a resilience policy of its own. */
+export const CALL_KINDS = ["quote", "open", "close", "status"] as const;
+export type CallKind = (typeof CALL_KINDS)[number];
+
+/**
+ * The kinds a circuit breaker may fail fast. Closes only reduce risk and status checks are how an
+ * unknown outcome is resolved: both always reach the bridge (each attempt still has its deadline).
+ */
+const GUARDED_KINDS = ["quote", "open"] as const satisfies readonly CallKind[];
+type GuardedKind = (typeof GUARDED_KINDS)[number];
+
+type CallPolicy = IPolicy<ICancellationContext & IDefaultPolicyContext>;
+
 /**
  * Forwards executions to an external HTTP bridge (the user's broker connection); the protocol is
  * in `docs/webhook-executor.md`. Each attempt has a deadline that really aborts the request;
- * transport failures are retried with exponential backoff and jitter, and enough of them in a row
- * open a circuit breaker that fails calls at once until a trial call succeeds. Retrying an open or
- * a close is safe because the bridge is idempotent by operation id.
+ * transport failures are retried with exponential backoff and jitter. Quotes and opens each have a
+ * circuit breaker that counts failed calls (after their retries, not each attempt) and, once
+ * open, fails that kind at once until a trial call succeeds — or until any call of another kind
+ * gets an answer, which shows the bridge is back. Retrying an open or a close is safe because the
+ * bridge is idempotent by operation id.
  */
 export class WebhookExecutor implements Executor {
   readonly name = "webhook" as const;
   private readonly base: URL;
-  private readonly policy: IPolicy<ICancellationContext & IDefaultPolicyContext>;
+  private readonly policies: Record<CallKind, CallPolicy>;
+  private readonly breakers: Record<GuardedKind, CircuitBreakerPolicy>;
 
   constructor(private readonly options: WebhookExecutorOptions) {
     const { config, logger } = options;
     if (!config.url) throw new Error("executor.webhook.url is required for the webhook executor");
     this.base = new URL(config.url.endsWith("/") ? config.url : `${config.url}/`);
-    const breaker = circuitBreaker(handleWhen(isTransient), {
-      halfOpenAfter: config.circuitBreaker.resetMs,
-      breaker: new ConsecutiveBreaker(config.circuitBreaker.failureThreshold),
-    });
-    breaker.onBreak(() =>
-      logger.error("webhook executor circuit opened: calls fail at once until a trial call succeeds", {
-        event: "executor.circuit_opened",
-        resetMs: config.circuitBreaker.resetMs,
-      }),
-    );
-    breaker.onReset(() =>
-      logger.info("webhook executor circuit closed", { event: "executor.circuit_closed" }),
-    );
-    this.policy = wrap(
+    const attempts = wrap(
       retry(handleWhen(isTransient), {
         maxAttempts: config.retries,
         backoff: new ExponentialBackoff({
@@ -108,23 +114,64 @@ export class WebhookExecutor implements Executor {
           maxDelay: Math.max(config.backoffMs, 5_000),
         }),
       }),
-      breaker,
       timeout(config.timeoutMs, TimeoutStrategy.Aggressive),
     );
+    const guard = (kind: GuardedKind): CircuitBreakerPolicy => {
+      const breaker = circuitBreaker(handleWhen(isTransient), {
+        halfOpenAfter: config.circuitBreaker.resetMs,
+        breaker: new ConsecutiveBreaker(config.circuitBreaker.failureThreshold),
+      });
+      breaker.onBreak((reason) => {
+        // A reset after another kind's answer goes through isolation; it is not a failure.
+        if ("isolated" in reason) return;
+        logger.error(
+          `webhook executor ${kind} circuit opened: ${kind} calls fail at once until a trial call succeeds`,
+          {
+            event: "executor.circuit_opened",
+            call: kind,
+            resetMs: config.circuitBreaker.resetMs,
+          },
+        );
+      });
+      breaker.onReset(() =>
+        logger.info(`webhook executor ${kind} circuit closed`, {
+          event: "executor.circuit_closed",
+          call: kind,
+        }),
+      );
+      return breaker;
+    };
+    this.breakers = { quote: guard("quote"), open: guard("open") };
+    this.policies = {
+      quote: wrap(this.breakers.quote, attempts),
+      open: wrap(this.breakers.open, attempts),
+      close: attempts,
+      status: attempts,
+    };
+  }
+
+  circuits(): Record<GuardedKind, CircuitStatus> {
+    const status = (breaker: CircuitBreakerPolicy): CircuitStatus =>
+      breaker.state === CircuitState.Closed
+        ? "closed"
+        : breaker.state === CircuitState.HalfOpen
+          ? "half_open"
+          : "open";
+    return { quote: status(this.breakers.quote), open: status(this.breakers.open) };
   }
 
   async open(request: OrderRequest): Promise<Fill> {
-    const body = await this.call("POST", `orders/${encodeURIComponent(request.operationId)}/open`, request);
+    const body = await this.call("open", `orders/${encodeURIComponent(request.operationId)}/open`, request);
     return this.fill(this.parse(FillBody, body, "open"), request.instrument);
   }
 
   async close(request: OrderRequest): Promise<Fill> {
-    const body = await this.call("POST", `orders/${encodeURIComponent(request.operationId)}/close`, request);
+    const body = await this.call("close", `orders/${encodeURIComponent(request.operationId)}/close`, request);
     return this.fill(this.parse(FillBody, body, "close"), request.instrument);
   }
 
   async quote(instrument: string): Promise<Quote> {
-    const body = await this.call("GET", `quotes/${encodeURIComponent(instrument)}`);
+    const body = await this.call("quote", `quotes/${encodeURIComponent(instrument)}`);
     const parsed = this.parse(FillBody, body, "quote");
     return { instrument, ...this.fill(parsed, instrument) };
   }
@@ -132,7 +179,7 @@ export class WebhookExecutor implements Executor {
   async status(operationId: string, instrument: string): Promise<ExecutionStatus> {
     let body: unknown;
     try {
-      body = await this.call("GET", `orders/${encodeURIComponent(operationId)}`);
+      body = await this.call("status", `orders/${encodeURIComponent(operationId)}`);
     } catch (error) {
       // 404 is the bridge's word that it never executed this id (and never will).
       if (error instanceof ExecutionError && (error.cause as AttemptError | undefined)?.status === 404) {
@@ -152,7 +199,8 @@ export class WebhookExecutor implements Executor {
    * is `unknown` if any attempt may have reached the bridge, so an execution is never assumed
    * not to have happened when it might have.
    */
-  private async call(method: "GET" | "POST", path: string, order?: OrderRequest): Promise<unknown> {
+  private async call(kind: CallKind, path: string, order?: OrderRequest): Promise<unknown> {
+    const method = kind === "open" || kind === "close" ? "POST" : "GET";
     const url = new URL(path, this.base);
     const headers: Record<string, string> = {
       accept: "application/json",
@@ -168,7 +216,7 @@ export class WebhookExecutor implements Executor {
       headers["content-type"] = "application/json";
       // One key per action: a bridge that caches answers by this header alone must not answer a
       // close with the open's fill.
-      headers["idempotency-key"] = `${order.operationId}:${path.endsWith("/close") ? "close" : "open"}`;
+      headers["idempotency-key"] = `${order.operationId}:${kind}`;
       body = JSON.stringify({
         operationId: order.operationId,
         instrument: order.instrument,
@@ -178,9 +226,9 @@ export class WebhookExecutor implements Executor {
     }
     let mayHaveActed = false;
     try {
-      return await this.policy.execute(async ({ signal }) => {
+      return await this.policies[kind].execute(async ({ signal }) => {
         try {
-          return await this.attempt(url, { method, headers, body, signal });
+          return await this.attempt(kind, url, { method, headers, body, signal });
         } catch (error) {
           if (!(error instanceof AttemptError) || error.outcome === "unknown") mayHaveActed = true;
           throw error;
@@ -196,11 +244,9 @@ export class WebhookExecutor implements Executor {
       }
       if (error instanceof BrokenCircuitError) {
         throw new ExecutionError(
-          "webhook: circuit open after repeated failures; not calling the bridge",
+          `webhook: ${kind} circuit open after repeated failures; not calling the bridge`,
           outcome,
-          {
-            cause: error,
-          },
+          { cause: error },
         );
       }
       if (error instanceof TaskCancelledError) {
@@ -212,7 +258,23 @@ export class WebhookExecutor implements Executor {
     }
   }
 
-  private async attempt(url: URL, init: RequestInit & { signal: AbortSignal }): Promise<unknown> {
+  /**
+   * An answer (a success or a refusal, not a "not now") shows the bridge is back: the other kinds' open circuits close at once
+   * rather than at their next trial, up to `resetMs` later.
+   */
+  private bridgeAnswered(kind: CallKind): void {
+    for (const guarded of GUARDED_KINDS) {
+      const breaker = this.breakers[guarded];
+      // Isolating and releasing at once is cockatiel's only way to close a circuit from outside.
+      if (guarded !== kind && breaker.state === CircuitState.Open) breaker.isolate().dispose();
+    }
+  }
+
+  private async attempt(
+    kind: CallKind,
+    url: URL,
+    init: RequestInit & { signal: AbortSignal },
+  ): Promise<unknown> {
     let response: Response;
     try {
       // A redirect would turn a POST into a GET; a 3xx is answered as a refusal instead.
@@ -229,6 +291,8 @@ export class WebhookExecutor implements Executor {
       );
     }
     const text = await response.text();
+    const { status } = response;
+    if (status < 500 && status !== 408 && status !== 429) this.bridgeAnswered(kind);
     if (response.ok) {
       try {
         return JSON.parse(text) as unknown;

@@ -10,6 +10,10 @@ export const Problem = z
     code: z.string().openapi({ example: "RISK_REJECTED" }),
     requestId: z.string(),
     instance: z.string().optional(),
+    operationId: z.string().optional().openapi({
+      description:
+        "The operation the error is about, when there is one (an execution that failed or is not confirmed): follow it up with GET /v1/operations/{id}.",
+    }),
     errors: z
       .array(
         z.object({

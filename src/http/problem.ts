@@ -39,6 +39,8 @@ export interface ProblemBody {
   code: ErrorCode;
   requestId: string;
   instance: string;
+  /** The operation the error is about, when there is one. */
+  operationId?: string;
   errors?: ProblemDetail[];
 }
 
@@ -48,6 +50,7 @@ export interface ProblemInit {
   detail: string;
   /** @default a fixed title per code */
   title?: string;
+  operationId?: string;
   errors?: ProblemDetail[];
 }
 
@@ -71,6 +74,7 @@ export function problemJson(c: Context<AppEnv>, status: ContentfulStatusCode, in
     code: init.code,
     requestId: requestId ?? "unknown",
     instance: c.req.path,
+    ...(init.operationId ? { operationId: init.operationId } : {}),
     ...(init.errors && init.errors.length > 0 ? { errors: init.errors } : {}),
   };
   const headers: Record<string, string> = { "content-type": PROBLEM_CONTENT_TYPE };
@@ -103,7 +107,12 @@ export function createErrorHandler(logger: Logger): ErrorHandler<AppEnv> {
           error: describe(error),
         });
       }
-      return problemJson(c, status, { code: error.code, detail: error.message, errors: error.details });
+      return problemJson(c, status, {
+        code: error.code,
+        detail: error.message,
+        operationId: error.operationId,
+        errors: error.details,
+      });
     }
     if (error instanceof HTTPException && error.status < 500) {
       return problemJson(c, error.status, fromHttpException(error));

@@ -92,8 +92,10 @@ export function exitTriggered(
   if (op.stopLoss !== null && (long ? price <= op.stopLoss : price >= op.stopLoss)) return "stop_loss";
   if (op.takeProfit !== null && (long ? price >= op.takeProfit : price <= op.takeProfit))
     return "take_profit";
-  if (op.maxDurationSec !== null && op.openedAt !== null && now - op.openedAt >= op.maxDurationSec * 1000) {
-    return "timeout";
-  }
-  return null;
+  return timeLimitReached(op, now) ? "timeout" : null;
+}
+
+/** Whether an open operation has reached its time limit at `now`: a close that needs no price. */
+export function timeLimitReached(op: Pick<Operation, "maxDurationSec" | "openedAt">, now: number): boolean {
+  return op.maxDurationSec !== null && op.openedAt !== null && now - op.openedAt >= op.maxDurationSec * 1000;
 }

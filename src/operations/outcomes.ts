@@ -5,12 +5,6 @@ import type { Metrics } from "../platform/metrics.js";
 import { resultOf, type CloseReason, type Operation } from "./model.js";
 
 /**
- * How long after an unconfirmed execution the executor is asked what happened: long enough for a
- * request still travelling to land first, so the answer is final.
- */
-export const UNCONFIRMED_GRACE_MS = 10_000;
-
-/**
  * The error for an execution the executor did not confirm (it may have happened), logged as
  * `operation.unconfirmed`. The operation stays pending, or its close stays requested.
  */
@@ -31,6 +25,7 @@ export function unconfirmed(
     "EXECUTION_UNCONFIRMED",
     `the executor did not confirm ${what} and is reconciled shortly`,
     [{ code: "EXECUTION_UNCONFIRMED", message: reason }],
+    { operationId: op.id },
   );
 }
 
@@ -49,9 +44,12 @@ export function refused(
     stage,
     err: reason,
   });
-  return new DomainError("EXECUTION_FAILED", `the executor did not ${stage} operation ${op.id}`, [
-    { code: "EXECUTION_FAILED", message: reason },
-  ]);
+  return new DomainError(
+    "EXECUTION_FAILED",
+    `the executor did not ${stage} operation ${op.id}`,
+    [{ code: "EXECUTION_FAILED", message: reason }],
+    { operationId: op.id },
+  );
 }
 
 /** Counts and logs a booked close: result, gross profit or loss, lifetime, pattern, intervention. */

@@ -11,7 +11,8 @@ import type { SubmitOperationBody } from "./schemas.js";
 import { bookClose, type BookDeps } from "./book.js";
 import { failPending } from "./fail.js";
 import { tracked } from "./in-flight.js";
-import { refused, unconfirmed, UNCONFIRMED_GRACE_MS } from "./outcomes.js";
+import { refused, unconfirmed } from "./outcomes.js";
+import { ReconcileSchedule, type ReconcileOutcome, type UnconfirmedView } from "./reconciliation.js";
 import { checkRisk } from "./risk-check.js";
 import { hashRequest, parseAmounts, pendingOperation, submitOutcome } from "./submit-input.js";
 import { recordTradingState, type TradingStateChange, type TradingStateDeps } from "./trading-state.js";
@@ -27,6 +28,8 @@ export interface OperationsDeps extends BookDeps, TradingStateDeps {
   clock: Clock;
   /** Close every open operation when trading is halted automatically. */
   flattenOnAutoHalt: boolean;
+  /** How long after an unconfirmed execution the executor is asked what happened. */
+  reconcileAfterMs: number;
 }
 
 /** Who asked: a token id, `supervisor` or `system`. */
@@ -52,38 +55,59 @@ export class OperationsService {
   readonly open = new Map<string, Operation>();
   private readonly opening = new Map<string, Promise<Operation>>();
   private readonly closing = new Map<string, Promise<Operation>>();
-  /** Pending operations whose execution outcome is unknown (left by a crash, or unconfirmed). */
-  private readonly unresolved = new Map<string, Operation>();
-  /** Earliest time to ask the executor about an unconfirmed execution of this process. */
-  private readonly reconcileAfter = new Map<string, number>();
+  /** Executions whose outcome is unknown (left by a crash, or unconfirmed) and when to ask. */
+  private readonly schedule: ReconcileSchedule;
   private readonly nextId = monotonicFactory(pooledRandom());
 
   constructor(private readonly deps: OperationsDeps) {
+    this.schedule = new ReconcileSchedule({
+      clock: deps.clock,
+      logger: deps.logger,
+      metrics: deps.metrics,
+      delayMs: deps.reconcileAfterMs,
+      resolve: (op) => this.reconcile(op),
+    });
     for (const op of deps.repo.listLive())
-      (op.status === "open" ? this.open : this.unresolved).set(op.id, op);
+      (op.status === "open" ? this.open : this.schedule.pending).set(op.id, op);
   }
 
   /**
-   * Reconciles everything a previous process left unknown: pending operations and requested
-   * closes. What the executor cannot answer now stays for the next call (the supervisor's tick).
+   * Starts reconciling every execution whose outcome is unknown and due to be asked about:
+   * pending operations, and open ones whose close was requested and is not under way. Returns
+   * them without waiting; each settles once answered or deferred to the next call.
    */
-  async reconcileUnresolved(): Promise<void> {
-    const now = this.deps.clock.now();
-    const due = (op: Operation): boolean => (this.reconcileAfter.get(op.id) ?? 0) <= now;
-    const work: Operation[] = [...this.unresolved.values()].filter(due);
+  reconcileDue(): Promise<void>[] {
+    const candidates: Operation[] = [...this.schedule.pending.values()];
     for (const op of this.open.values()) {
-      if (op.closeRequestedAt !== null && !this.closing.has(op.id) && due(op)) work.push(op);
+      if (op.closeRequestedAt !== null && !this.closing.has(op.id)) candidates.push(op);
     }
-    const results = await Promise.allSettled(work.map((op) => this.reconcile(op)));
-    results.forEach((result, i) => {
-      if (result.status === "rejected") {
-        this.deps.logger.warn("reconciliation deferred: the executor did not answer", {
-          event: "operation.reconcile_deferred",
-          operationId: work[i]!.id,
-          err: (result.reason as Error).message,
-        });
-      }
-    });
+    return this.schedule.start(candidates);
+  }
+
+  /** Reconciles what is due (see {@link reconcileDue}) and waits for the answers. */
+  async reconcileUnresolved(): Promise<void> {
+    await Promise.all(this.reconcileDue());
+  }
+
+  /** Reconciliations under way, for a shutdown to wait for. */
+  reconciling(): Promise<void>[] {
+    return this.schedule.inFlight();
+  }
+
+  /** Executions whose outcome is not known yet, for the metrics. */
+  unconfirmed(): UnconfirmedView {
+    let oldestSince: number | null = null;
+    const older = (at: number | null): void => {
+      if (at !== null && (oldestSince === null || at < oldestSince)) oldestSince = at;
+    };
+    for (const op of this.schedule.pending.values()) older(op.createdAt);
+    let close = 0;
+    for (const op of this.open.values()) {
+      if (op.closeRequestedAt === null || this.closing.has(op.id)) continue;
+      close++;
+      older(op.closeRequestedAt);
+    }
+    return { open: this.schedule.pending.size, close, oldestSince };
   }
 
   /** Validates, risk-checks, persists and executes a new operation, or replays an existing one. */
@@ -162,7 +186,12 @@ export class OperationsService {
     return { operation: await tracked(this.opening, op.id, this.executeOnceRecorded(op)), replayed: false };
   }
 
-  /** Closes an open operation at the executor and books its P&L. Closing a closed one returns it. */
+  /**
+   * Closes an open operation at the executor and books its P&L. Closing a closed one returns it.
+   * When an earlier close of it is unconfirmed (its answer was lost, here or before a restart),
+   * this is a retry of that close: the reason stays the first one's, and a refusal of the retry
+   * says nothing about the earlier attempt, so the request is kept for reconciliation.
+   */
   async close(id: string, reason: CloseReason, actor: Actor): Promise<Operation> {
     const inFlight = this.closing.get(id);
     if (inFlight) return inFlight;
@@ -172,16 +201,24 @@ export class OperationsService {
     if (op.status !== "open") {
       throw new DomainError("INVALID_STATE", `operation ${id} is ${op.status}; only open operations close`);
     }
+    const retry = op.closeRequestedAt !== null;
     const now = this.deps.clock.now();
     dbWrite(this.deps.tracer, "operation.close_request", () =>
       this.deps.commits.write(() => {
-        this.deps.repo.requestClose(id, reason, now);
-        this.deps.audit.append({ actor, action: "operation.close", target: id, details: { reason } });
+        if (!retry) this.deps.repo.requestClose(id, reason, now);
+        this.deps.audit.append({
+          actor,
+          action: "operation.close",
+          target: id,
+          details: retry ? { reason, retryOf: op.closeReason } : { reason },
+        });
       }),
     );
-    op.closeRequestedAt = now;
-    op.closeReason = reason;
-    return tracked(this.closing, id, this.finishClose(op, reason, actor));
+    if (!retry) {
+      op.closeRequestedAt = now;
+      op.closeReason = reason;
+    }
+    return tracked(this.closing, id, this.finishClose(op, op.closeReason ?? reason, actor, retry));
   }
 
   /** Whether a close of `id` is under way in this process. */
@@ -190,24 +227,25 @@ export class OperationsService {
   }
 
   /**
-   * Finishes what a previous process left unknown: a pending operation is opened, booked or failed
-   * according to what the executor knows; a requested close is completed. The executor is
-   * idempotent by operation id, so asking again never executes twice.
+   * Finishes what is unknown about `op`: a pending operation is opened, booked or failed according
+   * to what the executor knows; a requested close is booked, or sent again. The executor is
+   * idempotent by operation id, so asking again never executes twice. Throws when the executor
+   * does not answer; the operation stays as it is for the next pass.
    */
-  async reconcile(op: Operation): Promise<void> {
-    await this.reconcileOnce(op);
+  async reconcile(op: Operation): Promise<ReconcileOutcome> {
+    const outcome = await this.reconcileOnce(op);
     await this.deps.commits.durable();
+    return outcome;
   }
 
-  private async reconcileOnce(op: Operation): Promise<void> {
-    if (this.opening.has(op.id) || this.closing.has(op.id)) return;
+  private async reconcileOnce(op: Operation): Promise<ReconcileOutcome> {
+    if (this.opening.has(op.id) || this.closing.has(op.id)) return "skipped";
     const { executor, logger, metrics } = this.deps;
     const status = await executor.status(op.id, op.instrument);
     // A submit replay or a manual close may have started while the executor answered.
-    if (this.opening.has(op.id) || this.closing.has(op.id)) return;
-    this.reconcileAfter.delete(op.id);
+    if (this.opening.has(op.id) || this.closing.has(op.id)) return "skipped";
     if (op.status === "pending") {
-      this.unresolved.delete(op.id);
+      this.schedule.settled(op.id);
       if (status.state === "unknown") {
         // The executor never saw it: nothing was executed, so it is safe to call it failed.
         const reason = "the executor has no record of this operation; nothing was executed";
@@ -219,7 +257,7 @@ export class OperationsService {
           operationId: op.id,
           outcome: "failed",
         });
-        return;
+        return "failed";
       }
       this.markOpen(op, status.entry);
       logger.info("pending operation had executed; marked open", {
@@ -227,22 +265,31 @@ export class OperationsService {
         operationId: op.id,
         outcome: "open",
       });
-      if (status.state === "closed") this.book(op, status.exit, "intervention", "system");
-      return;
+      if (status.state === "open") return "open";
+      this.book(op, status.exit, "intervention", "system");
+      return "closed";
     }
-    if (op.status === "open" && op.closeRequestedAt !== null) {
-      const reason = op.closeReason ?? "intervention";
-      const closing =
-        status.state === "closed"
-          ? Promise.resolve(this.book(op, status.exit, reason, "system"))
-          : this.finishClose(op, reason, "system");
-      await tracked(this.closing, op.id, closing);
-      logger.info("interrupted close completed", {
-        event: "operation.reconciled",
-        operationId: op.id,
-        outcome: "closed",
-      });
+    if (op.status !== "open" || op.closeRequestedAt === null) return "skipped";
+    const reason = op.closeReason ?? "intervention";
+    if (status.state === "closed") {
+      await tracked(this.closing, op.id, Promise.resolve(this.book(op, status.exit, reason, "system")));
+    } else {
+      // The venue still holds the position, so no earlier close executed: this attempt's answer
+      // is the whole truth, and a refusal drops the request (the supervisor may try again).
+      try {
+        await tracked(this.closing, op.id, this.finishClose(op, reason, "system", false));
+      } catch (error) {
+        if (error instanceof DomainError && error.code === "EXECUTION_FAILED") return "still_open";
+        throw error;
+      }
     }
+    this.schedule.settled(op.id);
+    logger.info("interrupted close completed", {
+      event: "operation.reconciled",
+      operationId: op.id,
+      outcome: "closed",
+    });
+    return "closed";
   }
 
   /** Halts, reduces or resumes trading; audited, logged and counted. Optionally flattens. */
@@ -295,8 +342,8 @@ export class OperationsService {
     } catch (error) {
       const reason = (error as Error).message;
       if (error instanceof ExecutionError && error.outcome === "unknown") {
-        this.unresolved.set(op.id, op);
-        this.reconcileAfter.set(op.id, clock.now() + UNCONFIRMED_GRACE_MS);
+        this.schedule.pending.set(op.id, op);
+        this.schedule.later(op);
         throw unconfirmed(logger, op, "open", reason);
       }
       failPending(this.deps, op, reason);
@@ -311,8 +358,8 @@ export class OperationsService {
       // The fill is not on disk: the row is still pending there. Reconciliation asks the executor.
       this.open.delete(op.id);
       op.status = "pending";
-      this.unresolved.set(op.id, op);
-      this.reconcileAfter.set(op.id, clock.now() + UNCONFIRMED_GRACE_MS);
+      this.schedule.pending.set(op.id, op);
+      this.schedule.later(op);
       throw error;
     }
     logger.info("operation opened", {
@@ -336,14 +383,25 @@ export class OperationsService {
     this.open.set(op.id, op);
   }
 
-  private async finishClose(op: Operation, reason: CloseReason, actor: Actor): Promise<Operation> {
+  /**
+   * Sends the close of `op` once its request is on disk, and books the fill. `uncertain` says that
+   * an earlier attempt may have executed: then a refusal is not the final word either.
+   */
+  private async finishClose(
+    op: Operation,
+    reason: CloseReason,
+    actor: Actor,
+    uncertain: boolean,
+  ): Promise<Operation> {
     const { commits } = this.deps;
     try {
       // The request to close must be on disk before the executor closes, so a restart finishes it.
       await commits.durable();
     } catch (error) {
-      op.closeRequestedAt = null;
-      op.closeReason = null;
+      if (!uncertain) {
+        op.closeRequestedAt = null;
+        op.closeReason = null;
+      }
       throw error;
     }
     let fill: Fill;
@@ -358,8 +416,13 @@ export class OperationsService {
       const message = (error as Error).message;
       if (error instanceof ExecutionError && error.outcome === "unknown") {
         // The close may have happened: keep the request, so reconciliation finishes or books it.
-        this.reconcileAfter.set(op.id, this.deps.clock.now() + UNCONFIRMED_GRACE_MS);
+        this.schedule.later(op);
         throw unconfirmed(this.deps.logger, op, "close", message);
+      }
+      if (uncertain) {
+        // Nothing was executed by this attempt, but an earlier one may have been: only the
+        // executor's status, asked by reconciliation, can tell.
+        throw unconfirmed(this.deps.logger, op, "close", `${message}; an earlier close of it is unconfirmed`);
       }
       dbWrite(this.deps.tracer, "operation.close_refused", () =>
         commits.write(() => this.deps.repo.clearCloseRequest(op.id)),
@@ -378,7 +441,7 @@ export class OperationsService {
     // Someone else booked it first: report what is recorded, count nothing twice.
     if (!bookClose(this.deps, op, fill, reason, actor === "supervisor"))
       return this.deps.repo.get(op.id) ?? op;
-    this.reconcileAfter.delete(op.id);
+    this.schedule.settled(op.id);
     this.open.delete(op.id);
     const { ledger, logger } = this.deps;
     const breaches = ledger.breaches();

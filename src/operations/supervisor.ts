@@ -6,7 +6,7 @@ import { multiply, toNumber } from "../platform/fixed-point.js";
 import type { Logger } from "../platform/logger.js";
 import type { RiskLimits } from "../risk/limits.js";
 import { ATTR, inSpan, SPAN } from "../platform/spans.js";
-import { direction, exitTriggered, type CloseReason } from "./model.js";
+import { direction, exitTriggered, timeLimitReached, type CloseReason, type Operation } from "./model.js";
 import type { OperationsService } from "./service.js";
 
 /** What the supervisor watches with, and how often. */
@@ -26,16 +26,19 @@ const QUOTE_ERROR_LOG_INTERVAL_MS = 60_000;
 
 /**
  * Watches every open operation each `intervalMs`: closes those whose stop-loss, take-profit or
- * time limit is reached (an intervention), values the rest, and finishes executions that a
- * previous process left unknown.
+ * time limit is reached (an intervention), values the rest, and finishes executions whose outcome
+ * is unknown. Nothing in a tick waits for the executor: each instrument is checked when its quote
+ * arrives, closes and reconciliations run on their own, so a slow close, a hung quote or a bridge
+ * that does not answer status never delays the other operations' checks.
  */
 export class Supervisor {
-  /** Unrealized P&L at the last tick, by instrument, in account currency. */
+  /** Unrealized P&L at the last quote, by instrument, in account currency. */
   readonly unrealized = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  /** Closes started by the loop and not yet finished: the next tick does not wait for them. */
-  private readonly interventions = new Set<Promise<unknown>>();
+  /** Work that ticks started and that has not finished: quotes with their closes, reconciliations. */
+  private readonly background = new Set<Promise<unknown>>();
+  /** Instruments whose quote is on its way: a tick does not ask again until it arrives. */
+  private readonly quoting = new Set<string>();
   private readonly quoteErrorLoggedAt = new Map<string, number>();
 
   constructor(private readonly options: SupervisorOptions) {}
@@ -43,90 +46,103 @@ export class Supervisor {
   start(): void {
     if (this.timer) return;
     const loop = (): void => {
-      // A slow close (a webhook timing out and retrying) must not hold back the next tick: the
-      // other operations' stops are checked on time while it finishes.
-      this.running = this.pass()
-        .then((closes) => {
-          for (const close of closes) {
-            this.interventions.add(close);
-            void close.finally(() => this.interventions.delete(close));
-          }
-        })
-        .catch((error: unknown) => {
-          this.options.logger.error("supervisor tick failed", { event: "supervisor.error", err: error });
-        })
-        .finally(() => {
-          if (this.timer) this.timer = setTimeout(loop, this.options.intervalMs);
-        });
+      try {
+        for (const work of this.pass()) {
+          this.background.add(work);
+          void work.finally(() => this.background.delete(work));
+        }
+      } catch (error) {
+        this.options.logger.error("supervisor tick failed", { event: "supervisor.error", err: error });
+      }
+      if (this.timer) this.timer = setTimeout(loop, this.options.intervalMs);
     };
     this.timer = setTimeout(loop, this.options.intervalMs);
   }
 
-  /** Stops ticking and waits for the tick under way and the closes it started. */
+  /** Stops ticking and waits for the work that ticks started. */
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.running;
-    await Promise.allSettled([...this.interventions]);
+    await Promise.allSettled([...this.background]);
   }
 
-  /** One pass over every open operation, plus reconciliation; resolves once its closes are done. */
+  /** One pass over every open operation, plus reconciliation; resolves once all it started is done. */
   async tick(): Promise<void> {
-    await Promise.allSettled(await this.pass());
+    await Promise.allSettled(this.pass());
   }
 
   /**
-   * Quotes every instrument with open operations, starts a close for each operation whose exit is
-   * reached, values the rest, and reconciles unknown outcomes. Returns the closes it started (each
-   * settles; a failure is logged where it happens) without waiting for them.
+   * Starts a close for each operation past its time limit (no price needed), a quote for every
+   * other instrument with open operations (each checked when its quote arrives), and the
+   * reconciliations that are due. Returns what it started; each settles, failures are logged
+   * where they happen.
    */
-  private async pass(): Promise<Promise<unknown>[]> {
-    const { service, executor, limits, clock } = this.options;
-    const instruments = new Set<string>();
-    for (const op of service.open.values()) instruments.add(op.instrument);
-    const quotes = new Map<string, bigint>();
-    // Routine quotes are not traced: a trace every tick per instrument would bury the ones that
-    // matter. Interventions below get a trace of their own.
-    await context.with(suppressTracing(ROOT_CONTEXT), () =>
-      Promise.all(
-        [...instruments].map(async (instrument) => {
-          try {
-            quotes.set(instrument, (await executor.quote(instrument)).price);
-          } catch (error) {
-            this.logQuoteError(instrument, error);
-          }
-        }),
-      ),
-    );
-
+  private pass(): Promise<unknown>[] {
+    const { service, clock } = this.options;
     const now = clock.now();
-    const closes: Promise<unknown>[] = [];
-    const unrealized = new Map<string, bigint>();
+    const work: Promise<unknown>[] = [];
+    const watched = new Map<string, Operation[]>();
     for (const op of service.open.values()) {
-      const price = quotes.get(op.instrument);
-      if (price === undefined || op.entryPrice === null || op.closeRequestedAt !== null) continue;
-      const reason = exitTriggered(op, price, now);
-      if (reason) {
-        // Handled at once: it may fail while this pass still awaits reconciliation below.
-        closes.push(this.intervene(op.id, reason).catch(() => undefined));
+      if (op.entryPrice === null || op.closeRequestedAt !== null) continue;
+      if (timeLimitReached(op, now)) {
+        work.push(this.intervene(op.id, "timeout"));
         continue;
       }
-      const scales = limits.instruments.get(op.instrument)!;
-      const pnl =
-        direction(op.side) *
-        multiply(price - op.entryPrice, scales.price, op.size, scales.size, limits.moneyScale);
-      unrealized.set(op.instrument, (unrealized.get(op.instrument) ?? 0n) + pnl);
+      const ops = watched.get(op.instrument);
+      if (ops) ops.push(op);
+      else watched.set(op.instrument, [op]);
     }
-    this.unrealized.clear();
-    // Instruments without a quote this tick are left out rather than shown as 0.
-    for (const instrument of quotes.keys()) {
-      this.unrealized.set(instrument, toNumber(unrealized.get(instrument) ?? 0n, limits.moneyScale));
+    // An instrument with nothing open any more is not valued at all, rather than shown as 0.
+    for (const instrument of this.unrealized.keys()) {
+      if (!watched.has(instrument)) this.unrealized.delete(instrument);
     }
-    await service.reconcileUnresolved();
-    return closes;
+    for (const [instrument, ops] of watched) {
+      if (!this.quoting.has(instrument)) work.push(this.watch(instrument, ops));
+    }
+    work.push(...service.reconcileDue());
+    return work;
   }
 
-  /** Closes an operation on the supervisor's own initiative, in a trace of its own. */
+  /** Quotes `instrument`, closes those of `ops` whose exit is reached and values the rest. */
+  private async watch(instrument: string, ops: readonly Operation[]): Promise<void> {
+    const { executor, limits, service, clock } = this.options;
+    this.quoting.add(instrument);
+    let price: bigint;
+    try {
+      // Routine quotes are not traced: a trace every tick per instrument would bury the ones that
+      // matter. Interventions get a trace of their own.
+      price = (await context.with(suppressTracing(ROOT_CONTEXT), () => executor.quote(instrument))).price;
+    } catch (error) {
+      this.unrealized.delete(instrument);
+      this.logQuoteError(instrument, error);
+      return;
+    } finally {
+      this.quoting.delete(instrument);
+    }
+    const now = clock.now();
+    const scales = limits.instruments.get(instrument)!;
+    const closes: Promise<unknown>[] = [];
+    let unrealized = 0n;
+    for (const op of ops) {
+      // It may have been closed, or its close requested, while the quote was on its way.
+      if (!service.open.has(op.id) || op.entryPrice === null || op.closeRequestedAt !== null) continue;
+      const reason = exitTriggered(op, price, now);
+      if (reason) {
+        closes.push(this.intervene(op.id, reason));
+        continue;
+      }
+      unrealized +=
+        direction(op.side) *
+        multiply(price - op.entryPrice, scales.price, op.size, scales.size, limits.moneyScale);
+    }
+    this.unrealized.set(instrument, toNumber(unrealized, limits.moneyScale));
+    await Promise.all(closes);
+  }
+
+  /**
+   * Closes an operation on the supervisor's own initiative, in a trace of its own. Settles either
+   * way: a failed close is logged and counted by the service, and tried again on a later tick.
+   */
   private intervene(id: string, reason: CloseReason): Promise<unknown> {
     const options = {
       root: true,
@@ -135,7 +151,7 @@ export class Supervisor {
     };
     return inSpan(this.options.tracer, SPAN.SUPERVISOR_INTERVENTION, options, () =>
       this.options.service.close(id, reason, "supervisor"),
-    );
+    ).catch(() => undefined);
   }
 
   private logQuoteError(instrument: string, error: unknown): void {

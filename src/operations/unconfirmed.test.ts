@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
 import { ExecutionError } from "../execution/executor.js";
 import { ManualClock } from "../platform/clock.js";
-import { UNCONFIRMED_GRACE_MS } from "./outcomes.js";
 
 /** Executions whose answer never came: they may or may not have happened at the venue. */
 describe("unconfirmed executions", () => {
@@ -38,7 +37,7 @@ describe("unconfirmed executions", () => {
 
     await t.app.supervisor.tick(); // within the grace period: a request may still be landing
     expect(await get(id)).toMatchObject({ status: "pending" });
-    clock.advance(UNCONFIRMED_GRACE_MS);
+    clock.advance(t.config.executor.reconcileAfterMs);
     await t.app.supervisor.tick();
     expect(await get(id)).toMatchObject({ status: "open", entryPrice: "65000.00" });
     expect(executor.count("open")).toBe(1);
@@ -53,7 +52,7 @@ describe("unconfirmed executions", () => {
     executor.failWith = undefined;
     const [op] = ((await (await t.call("GET", "/v1/operations")).json()) as { items: { id: string }[] })
       .items;
-    clock.advance(UNCONFIRMED_GRACE_MS);
+    clock.advance(t.config.executor.reconcileAfterMs);
     await t.app.supervisor.tick();
     expect(await get(op!.id)).toMatchObject({ status: "failed" });
     expect(t.app.ledger.view().exposureTotal).toBe(0n);
@@ -76,7 +75,7 @@ describe("unconfirmed executions", () => {
     expect(await get(id)).toMatchObject({ status: "open" });
 
     executor.setPrice("BTC-USD", 6_000_000n); // far below any stop: the supervisor must not act twice
-    clock.advance(UNCONFIRMED_GRACE_MS);
+    clock.advance(t.config.executor.reconcileAfterMs);
     await t.app.supervisor.tick();
     // Booked at the venue's fill, not at the price when it was reconciled.
     expect(await get(id)).toMatchObject({ status: "closed", closeReason: "manual", pnl: "50.00" });

@@ -27,15 +27,23 @@ export interface ProblemDetail {
   observed?: string | number;
 }
 
+/** What else a {@link DomainError} may carry. */
+export interface DomainErrorOptions extends ErrorOptions {
+  /** The operation the error is about, for the client to follow up. */
+  operationId?: string;
+}
+
 /** An error the domain expects and the caller can act on. */
 export class DomainError extends Error {
   override name = "DomainError";
+  readonly operationId: string | undefined;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details: ProblemDetail[] = [],
-    options?: ErrorOptions,
+    options?: DomainErrorOptions,
   ) {
     super(message, options);
+    this.operationId = options?.operationId;
   }
 }

@@ -13,6 +13,7 @@ function populated(): MetricsRegistry {
     patterns: ["p"],
     results: ["win", "loss"],
     closeReasons: ["manual"],
+    reconcileOutcomes: ["open"],
   });
   metrics.operationsSubmitted.inc({ strategy: "a", instrument: "X-1" }, 3);
   metrics.riskRejections.inc({ strategy: "a", reason: "RATE_LIMITED" });
@@ -33,6 +34,9 @@ function populated(): MetricsRegistry {
     unrealizedPnl: new Map([["X-1", -3.5]]),
     open: [{ strategy: "a", instrument: "X-1", count: 2 }],
     utilization: { daily_operations: 0.25 },
+    unconfirmed: { open: 1, close: 0, oldestSince: 1_000 },
+    circuits: { quote: "open", open: "closed" },
+    now: 3_500,
   }));
   // Label values and help text that need escaping, and values that are not finite.
   new Counter({

@@ -11,6 +11,7 @@ describe("declareSeries", () => {
       patterns: [],
       results: ["win", "loss", "flat"],
       closeReasons: ["take_profit", "stop_loss"],
+      reconcileOutcomes: ["open", "deferred"],
     });
     const closed = (await metrics.operationsClosed.get()).values;
     expect(closed).toHaveLength(2 * 1 * 3 * 2);
@@ -25,6 +26,11 @@ describe("declareSeries", () => {
     expect(submitted.map((s) => [s.labels.strategy, s.value])).toEqual([
       ["trend", 0],
       ["range", 0],
+    ]);
+    const reconciled = (await metrics.reconciliations.get()).values;
+    expect(reconciled.map((s) => [s.labels.outcome, s.value])).toEqual([
+      ["open", 0],
+      ["deferred", 0],
     ]);
   });
 });

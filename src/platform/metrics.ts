@@ -25,6 +25,12 @@ export interface MetricsState {
   /** Open operations by strategy and instrument. */
   open: Iterable<{ strategy: string; instrument: string; count: number }>;
   utilization: Readonly<Record<string, number>>;
+  /** Executions whose outcome is not known yet, by stage, and when the oldest was sent (ms). */
+  unconfirmed: { open: number; close: number; oldestSince: number | null };
+  /** Where the executor's circuit breakers stand, by call kind; empty for an executor without. */
+  circuits: Readonly<Record<string, "closed" | "open" | "half_open">>;
+  /** Now, in ms since the epoch, on the service's clock. */
+  now: number;
 }
 
 /** The names the config declares: the only values the strategy, instrument and pattern labels take. */
@@ -36,6 +42,8 @@ export interface DeclaredNames {
   /** Results of a close (`win`, `loss`, `flat`). */
   results: readonly string[];
   closeReasons: readonly string[];
+  /** Outcomes of a reconciliation. */
+  reconcileOutcomes: readonly string[];
 }
 
 /** How {@link createMetrics} sets up opsguard's metrics. */
@@ -136,6 +144,12 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
       labelNames: ["reason"] as const,
       registers,
     }),
+    reconciliations: new Counter({
+      name: "opsguard_reconciliations_total",
+      help: "Executions with an unknown outcome asked about, by what was found (open, closed, failed, still_open) or deferred when the executor did not answer.",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
     tradingStateChanges: new Counter({
       name: "opsguard_trading_state_changes_total",
       help: "Changes of the trading state, by new state and trigger (manual, auto).",
@@ -174,7 +188,14 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
      * creates a series: a strategy's first win would be missing from its win rate). The closes
      * make 18 series per strategy and instrument.
      */
-    declareSeries({ strategies, instruments, patterns, results, closeReasons }: DeclaredNames): void {
+    declareSeries({
+      strategies,
+      instruments,
+      patterns,
+      results,
+      closeReasons,
+      reconcileOutcomes,
+    }: DeclaredNames): void {
       for (const strategy of strategies) {
         for (const instrument of instruments) {
           for (const counter of [metrics.operationsSubmitted, metrics.profit, metrics.loss]) {
@@ -194,6 +215,7 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
       for (const state of TRADING_STATES) {
         for (const trigger of ["manual", "auto"]) metrics.tradingStateChanges.inc({ state, trigger }, 0);
       }
+      for (const outcome of reconcileOutcomes) metrics.reconciliations.inc({ outcome }, 0);
     },
     /** Sets where the state-derived gauges read from. */
     setStateSource(source: () => MetricsState): void {
@@ -291,6 +313,43 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
     collect() {
       const s = read();
       if (s) for (const name of TRADING_STATES) this.set({ state: name }, s.tradingState === name ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: "opsguard_executions_unconfirmed",
+    help: "Opens and closes whose answer was lost: they may have executed, and wait for reconciliation.",
+    labelNames: ["stage"] as const,
+    registers,
+    collect() {
+      const s = read();
+      if (!s) return;
+      this.set({ stage: "open" }, s.unconfirmed.open);
+      this.set({ stage: "close" }, s.unconfirmed.close);
+    },
+  });
+  new Gauge({
+    name: "opsguard_execution_unconfirmed_age_seconds",
+    help: "How long the oldest unconfirmed open or close has waited for reconciliation; 0 when there is none.",
+    registers,
+    collect() {
+      const s = read();
+      if (!s) return;
+      const since = s.unconfirmed.oldestSince;
+      this.set(since === null ? 0 : Math.max(0, s.now - since) / 1000);
+    },
+  });
+  new Gauge({
+    name: "opsguard_executor_circuit_open",
+    help: "1 while the executor's circuit breaker for a kind of call (quote, open) fails those calls at once, 0.5 while a trial call is let through, 0 when closed.",
+    labelNames: ["call"] as const,
+    registers,
+    collect() {
+      const s = read();
+      if (!s) return;
+      for (const [call, status] of Object.entries(s.circuits)) {
+        this.set({ call }, status === "open" ? 1 : status === "half_open" ? 0.5 : 0);
+      }
     },
   });
 
