@@ -15,13 +15,15 @@ export interface Child {
 
 /**
  * Starts `opsguard serve` (or another command) as a child process on a free port and waits for
- * its `server.started` log line. Fails loudly when the build is missing.
+ * its `server.ready` log line (or `server.started`, when it listens, with `until: "started"`).
+ * Fails loudly when the build is missing.
  */
 export async function startChild(
   dataDir: string,
   args: string[] = ["serve"],
   env: Record<string, string> = {},
   tokenFile = "admin-token",
+  until: "started" | "ready" = "ready",
 ): Promise<Child> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
   const child = spawn(process.execPath, [MAIN, ...args], {
@@ -33,18 +35,20 @@ export async function startChild(
   child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`no server.started within 15 s; stderr: ${stderr.join("")}`)),
+      () => reject(new Error(`no server.${until} within 15 s; stderr: ${stderr.join("")}`)),
       15_000,
     );
     void exited.then((code) =>
       reject(new Error(`exited with ${code} before starting; stderr: ${stderr.join("")}`)),
     );
+    let started: number | undefined;
     createInterface({ input: child.stdout }).on("line", (line) => {
       try {
         const entry = JSON.parse(line) as { event?: string; port?: number };
-        if (entry.event === "server.started" && entry.port) {
+        if (entry.event === "server.started" && entry.port) started = entry.port;
+        if (started !== undefined && (until === "started" || entry.event === "server.ready")) {
           clearTimeout(timer);
-          resolve(entry.port);
+          resolve(started);
         }
       } catch {
         // not a JSON log line

@@ -42,6 +42,9 @@ export async function startServer(config: Config, overrides: AppOverrides = {}):
     executor: app.executor.name,
   });
   await app.start();
+  app.logger.info("ready: what the last run left unknown was asked about, and supervision runs", {
+    event: "server.ready",
+  });
   return {
     app,
     server,

@@ -20,6 +20,10 @@ export const CLOSE_REASONS = [
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
+/** Whether only the supervisor closes for `reason` (an exit it watches): such a close is an intervention. */
+export const isExitReason = (reason: CloseReason): boolean =>
+  reason === "stop_loss" || reason === "take_profit" || reason === "timeout";
+
 /** Win when the booked P&L is positive, loss when negative, flat when zero. */
 export const OPERATION_RESULTS = ["win", "loss", "flat"] as const;
 export type OperationResult = (typeof OPERATION_RESULTS)[number];

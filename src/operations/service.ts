@@ -6,7 +6,7 @@ import { multiply } from "../platform/fixed-point.js";
 import { pooledRandom } from "../platform/random-pool.js";
 import { dbWrite } from "../platform/spans.js";
 import { traceExemplar } from "../platform/tracing.js";
-import type { CloseReason, Operation } from "./model.js";
+import { isExitReason, type CloseReason, type Operation } from "./model.js";
 import type { SubmitOperationBody } from "./schemas.js";
 import { bookClose, type BookDeps } from "./book.js";
 import { failPending } from "./fail.js";
@@ -271,13 +271,15 @@ export class OperationsService {
     }
     if (op.status !== "open" || op.closeRequestedAt === null) return "skipped";
     const reason = op.closeReason ?? "intervention";
+    // A close for a stop, a target or a time limit was the supervisor's, whoever finishes it.
+    const actor = isExitReason(reason) ? "supervisor" : "system";
     if (status.state === "closed") {
-      await tracked(this.closing, op.id, Promise.resolve(this.book(op, status.exit, reason, "system")));
+      await tracked(this.closing, op.id, Promise.resolve(this.book(op, status.exit, reason, actor)));
     } else {
       // The venue still holds the position, so no earlier close executed: this attempt's answer
       // is the whole truth, and a refusal drops the request (the supervisor may try again).
       try {
-        await tracked(this.closing, op.id, this.finishClose(op, reason, "system", false));
+        await tracked(this.closing, op.id, this.finishClose(op, reason, actor, false));
       } catch (error) {
         if (error instanceof DomainError && error.code === "EXECUTION_FAILED") return "still_open";
         throw error;
