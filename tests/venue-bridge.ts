@@ -167,7 +167,9 @@ export class VenueBridge {
 
     if (call === "quote") {
       const price = this.prices.get(id);
-      return price ? send(res, 200, { price, at: Date.now() }) : send(res, 404, { error: "no such instrument" });
+      return price
+        ? send(res, 200, { price, at: Date.now() })
+        : send(res, 404, { error: "no such instrument" });
     }
     if (call === "status") {
       const state = this.state(id);
