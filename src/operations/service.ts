@@ -6,9 +6,10 @@ import { multiply } from "../platform/fixed-point.js";
 import { pooledRandom } from "../platform/random-pool.js";
 import { dbWrite } from "../platform/spans.js";
 import { traceExemplar } from "../platform/tracing.js";
-import { isExitReason, type CloseReason, type Operation } from "./model.js";
+import type { CloseReason, Operation } from "./model.js";
 import type { SubmitOperationBody } from "./schemas.js";
-import { bookClose, type BookDeps } from "./book.js";
+import type { BookDeps } from "./book.js";
+import { Closes } from "./closes.js";
 import { failPending } from "./fail.js";
 import { tracked } from "./in-flight.js";
 import { refused, unconfirmed } from "./outcomes.js";
@@ -54,7 +55,7 @@ export class OperationsService {
   /** Open operations, by id: what the supervisor watches. */
   readonly open = new Map<string, Operation>();
   private readonly opening = new Map<string, Promise<Operation>>();
-  private readonly closing = new Map<string, Promise<Operation>>();
+  private readonly closes: Closes;
   /** Executions whose outcome is unknown (left by a crash, or unconfirmed) and when to ask. */
   private readonly schedule: ReconcileSchedule;
   private readonly nextId = monotonicFactory(pooledRandom());
@@ -66,6 +67,12 @@ export class OperationsService {
       metrics: deps.metrics,
       delayMs: deps.reconcileAfterMs,
       resolve: (op) => this.reconcile(op),
+    });
+    this.closes = new Closes({
+      deps,
+      open: this.open,
+      schedule: this.schedule,
+      halt: (change) => this.setTradingState(change),
     });
     for (const op of deps.repo.listLive())
       (op.status === "open" ? this.open : this.schedule.pending).set(op.id, op);
@@ -79,7 +86,7 @@ export class OperationsService {
   reconcileDue(): Promise<void>[] {
     const candidates: Operation[] = [...this.schedule.pending.values()];
     for (const op of this.open.values()) {
-      if (op.closeRequestedAt !== null && !this.closing.has(op.id)) candidates.push(op);
+      if (op.closeRequestedAt !== null && !this.closes.isClosing(op.id)) candidates.push(op);
     }
     return this.schedule.start(candidates);
   }
@@ -103,7 +110,7 @@ export class OperationsService {
     for (const op of this.schedule.pending.values()) older(op.createdAt);
     let close = 0;
     for (const op of this.open.values()) {
-      if (op.closeRequestedAt === null || this.closing.has(op.id)) continue;
+      if (op.closeRequestedAt === null || this.closes.isClosing(op.id)) continue;
       close++;
       older(op.closeRequestedAt);
     }
@@ -187,46 +194,6 @@ export class OperationsService {
   }
 
   /**
-   * Closes an open operation at the executor and books its P&L. Closing a closed one returns it.
-   * When an earlier close of it is unconfirmed (its answer was lost, here or before a restart),
-   * this is a retry of that close: the reason stays the first one's, and a refusal of the retry
-   * says nothing about the earlier attempt, so the request is kept for reconciliation.
-   */
-  async close(id: string, reason: CloseReason, actor: Actor): Promise<Operation> {
-    const inFlight = this.closing.get(id);
-    if (inFlight) return inFlight;
-    const op = this.open.get(id) ?? this.deps.repo.get(id);
-    if (!op) throw new DomainError("NOT_FOUND", `no operation ${id}`);
-    if (op.status === "closed") return op;
-    if (op.status !== "open") {
-      throw new DomainError("INVALID_STATE", `operation ${id} is ${op.status}; only open operations close`);
-    }
-    const retry = op.closeRequestedAt !== null;
-    const now = this.deps.clock.now();
-    dbWrite(this.deps.tracer, "operation.close_request", () =>
-      this.deps.commits.write(() => {
-        if (!retry) this.deps.repo.requestClose(id, reason, now);
-        this.deps.audit.append({
-          actor,
-          action: "operation.close",
-          target: id,
-          details: retry ? { reason, retryOf: op.closeReason } : { reason },
-        });
-      }),
-    );
-    if (!retry) {
-      op.closeRequestedAt = now;
-      op.closeReason = reason;
-    }
-    return tracked(this.closing, id, this.finishClose(op, op.closeReason ?? reason, actor, retry));
-  }
-
-  /** Whether a close of `id` is under way in this process. */
-  isClosing(id: string): boolean {
-    return this.closing.has(id);
-  }
-
-  /**
    * Finishes what is unknown about `op`: a pending operation is opened, booked or failed according
    * to what the executor knows; a requested close is booked, or sent again. The executor is
    * idempotent by operation id, so asking again never executes twice. Throws when the executor
@@ -239,11 +206,11 @@ export class OperationsService {
   }
 
   private async reconcileOnce(op: Operation): Promise<ReconcileOutcome> {
-    if (this.opening.has(op.id) || this.closing.has(op.id)) return "skipped";
+    if (this.opening.has(op.id) || this.closes.isClosing(op.id)) return "skipped";
     const { executor, logger, metrics } = this.deps;
     const status = await executor.status(op.id, op.instrument);
     // A submit replay or a manual close may have started while the executor answered.
-    if (this.opening.has(op.id) || this.closing.has(op.id)) return "skipped";
+    if (this.opening.has(op.id) || this.closes.isClosing(op.id)) return "skipped";
     if (op.status === "pending") {
       this.schedule.settled(op.id);
       if (status.state === "unknown") {
@@ -266,32 +233,24 @@ export class OperationsService {
         outcome: "open",
       });
       if (status.state === "open") return "open";
-      this.book(op, status.exit, "intervention", "system");
+      this.closes.book(op, status.exit, "intervention", "system");
       return "closed";
     }
     if (op.status !== "open" || op.closeRequestedAt === null) return "skipped";
-    const reason = op.closeReason ?? "intervention";
-    // A close for a stop, a target or a time limit was the supervisor's, whoever finishes it.
-    const actor = isExitReason(reason) ? "supervisor" : "system";
-    if (status.state === "closed") {
-      await tracked(this.closing, op.id, Promise.resolve(this.book(op, status.exit, reason, actor)));
-    } else {
-      // The venue still holds the position, so no earlier close executed: this attempt's answer
-      // is the whole truth, and a refusal drops the request (the supervisor may try again).
-      try {
-        await tracked(this.closing, op.id, this.finishClose(op, reason, actor, false));
-      } catch (error) {
-        if (error instanceof DomainError && error.code === "EXECUTION_FAILED") return "still_open";
-        throw error;
-      }
-    }
-    this.schedule.settled(op.id);
-    logger.info("interrupted close completed", {
-      event: "operation.reconciled",
-      operationId: op.id,
-      outcome: "closed",
-    });
-    return "closed";
+    return this.closes.reconcile(op, status);
+  }
+
+  /**
+   * Closes an open operation at the executor and books its P&L (see {@link Closes.close}).
+   * Closing a closed one returns it.
+   */
+  close(id: string, reason: CloseReason, actor: Actor): Promise<Operation> {
+    return this.closes.close(id, reason, actor);
+  }
+
+  /** Whether a close of `id` is under way in this process. */
+  isClosing(id: string): boolean {
+    return this.closes.isClosing(id);
   }
 
   /** Halts, reduces or resumes trading; audited, logged and counted. Optionally flattens. */
@@ -332,7 +291,7 @@ export class OperationsService {
   }
 
   private async execute(op: Operation): Promise<Operation> {
-    const { executor, metrics, logger, clock, commits } = this.deps;
+    const { executor, metrics, logger, commits } = this.deps;
     let fill: Fill;
     try {
       fill = await executor.open({
@@ -383,81 +342,5 @@ export class OperationsService {
     this.deps.ledger.refill(op, notional);
     Object.assign(op, { status: "open", entryPrice: fill.price, notional, openedAt: fill.at });
     this.open.set(op.id, op);
-  }
-
-  /**
-   * Sends the close of `op` once its request is on disk, and books the fill. `uncertain` says that
-   * an earlier attempt may have executed: then a refusal is not the final word either.
-   */
-  private async finishClose(
-    op: Operation,
-    reason: CloseReason,
-    actor: Actor,
-    uncertain: boolean,
-  ): Promise<Operation> {
-    const { commits } = this.deps;
-    try {
-      // The request to close must be on disk before the executor closes, so a restart finishes it.
-      await commits.durable();
-    } catch (error) {
-      if (!uncertain) {
-        op.closeRequestedAt = null;
-        op.closeReason = null;
-      }
-      throw error;
-    }
-    let fill: Fill;
-    try {
-      fill = await this.deps.executor.close({
-        operationId: op.id,
-        instrument: op.instrument,
-        side: op.side,
-        size: op.size,
-      });
-    } catch (error) {
-      const message = (error as Error).message;
-      if (error instanceof ExecutionError && error.outcome === "unknown") {
-        // The close may have happened: keep the request, so reconciliation finishes or books it.
-        this.schedule.later(op);
-        throw unconfirmed(this.deps.logger, op, "close", message);
-      }
-      if (uncertain) {
-        // Nothing was executed by this attempt, but an earlier one may have been: only the
-        // executor's status, asked by reconciliation, can tell.
-        throw unconfirmed(this.deps.logger, op, "close", `${message}; an earlier close of it is unconfirmed`);
-      }
-      dbWrite(this.deps.tracer, "operation.close_refused", () =>
-        commits.write(() => this.deps.repo.clearCloseRequest(op.id)),
-      );
-      op.closeRequestedAt = null;
-      op.closeReason = null;
-      throw refused(this.deps.logger, this.deps.metrics, op, "close", message);
-    }
-    const booked = this.book(op, fill, reason, actor);
-    await commits.durable();
-    return booked;
-  }
-
-  /** Books the close (see {@link bookClose}), then halts trading if that broke a limit. */
-  private book(op: Operation, fill: Fill, reason: CloseReason, actor: Actor): Operation {
-    // Someone else booked it first: report what is recorded, count nothing twice.
-    if (!bookClose(this.deps, op, fill, reason, actor === "supervisor"))
-      return this.deps.repo.get(op.id) ?? op;
-    this.schedule.settled(op.id);
-    this.open.delete(op.id);
-    const { ledger, logger } = this.deps;
-    const breaches = ledger.breaches();
-    if (breaches.length > 0 && ledger.tradingState !== "halted") {
-      this.setTradingState({
-        state: "halted",
-        reason: breaches.map((b) => `${b.code} (${b.observed} > ${b.limit})`).join(", "),
-        actor: "system",
-        trigger: "auto",
-        flatten: this.deps.flattenOnAutoHalt,
-      }).catch((error: unknown) =>
-        logger.error("automatic halt failed", { event: "trading.auto_halt_failed", error }),
-      );
-    }
-    return op;
   }
 }
