@@ -30,7 +30,16 @@ export function demoConfig(config: Config): Config {
     executor: {
       ...config.executor,
       type: "paper",
-      paper: { ...config.executor.paper, latencyMs: 15, slippageBps: 3, failureRate: 0.01, stepMs: 100 },
+      // Some answers are lost, so unconfirmed executions and their reconciliation show too.
+      reconcileAfterMs: 3_000,
+      paper: {
+        ...config.executor.paper,
+        latencyMs: 15,
+        slippageBps: 3,
+        failureRate: 0.01,
+        lostAnswerRate: 0.02,
+        stepMs: 100,
+      },
     },
     supervisor: { monitorIntervalMs: 200 },
   };

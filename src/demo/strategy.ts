@@ -158,7 +158,8 @@ export class DemoStrategy {
       headers: { authorization: `Bearer ${this.options.token}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (response.status >= 500 && response.status !== 502) {
+    // 502 (refused) and 504 (unconfirmed, reconciled by opsguard) are the venue's doing, not the demo's.
+    if (response.status >= 500 && response.status !== 502 && response.status !== 504) {
       this.options.logger.warn("demo call failed", {
         event: "demo.call_failed",
         method,

@@ -109,6 +109,16 @@ describe("PaperExecutor executions", () => {
     for (let i = 0; i < 50; i++) await never.open(order(`ok-${i}`));
   });
 
+  it("loses the answer at lostAnswerRate after executing: the outcome is unknown, the book has it", async () => {
+    const lossy = paper({ lostAnswerRate: 1 });
+    await expect(lossy.open(order("l-1"))).rejects.toMatchObject({ outcome: "unknown" });
+    expect(await lossy.status("l-1")).toMatchObject({ state: "open" });
+    await expect(lossy.close(order("l-1"))).rejects.toMatchObject({ outcome: "unknown" });
+    expect(await lossy.status("l-1")).toMatchObject({ state: "closed" });
+    // Asking again is answered from the book, as a retry after a lost answer would be.
+    expect((await lossy.close(order("l-1"))).price).toBeGreaterThan(0n);
+  });
+
   it("waits latencyMs before executing", async () => {
     const venue = paper({ latencyMs: 30 });
     const started = performance.now();
