@@ -159,6 +159,49 @@ export function operationsDashboard(): dashboard.Dashboard {
         ],
       },
       {
+        title: "Executions with a lost answer",
+        panels: [
+          timeSeries(
+            {
+              title: "Unconfirmed executions",
+              description:
+                "Opens and closes whose answer was lost (a timeout, a reset, a 5xx): they may have executed at the venue, and wait to be reconciled with GET orders/{id}. Alert OpsguardExecutionUnconfirmed when one waits too long. All strategies.",
+              unit: UNITS.count,
+            },
+            [prom(sumBy(["stage"], series("opsguard_executions_unconfirmed")), "{{stage}}")],
+            { stack: true },
+          ),
+          timeSeries(
+            {
+              title: "Oldest unconfirmed execution",
+              description:
+                "How long the oldest unconfirmed open or close has waited. It is asked about executor.reconcileAfterMs (10 s) after the lost answer; a line that keeps rising means the executor does not answer status checks.",
+              unit: UNITS.seconds,
+            },
+            [prom(`max(${series("opsguard_execution_unconfirmed_age_seconds")})`, "oldest")],
+          ),
+          timeSeries(
+            {
+              title: "Reconciliations by outcome",
+              description:
+                "Unconfirmed executions settled per second, by what the executor said: open (a lost open had executed), closed (a close had executed, or was executed now), failed (an open never executed), still_open (the venue holds the position and refused the close again); deferred when it did not answer.",
+              unit: UNITS.operationsPerSecond,
+            },
+            [prom(sumBy(["outcome"], rate("opsguard_reconciliations_total")), "{{outcome}}")],
+            { bars: true },
+          ),
+          timeSeries(
+            {
+              title: "Executor circuits",
+              description:
+                "Webhook executor circuit breakers by kind of call: 1 open (calls fail at once), 0.5 half-open (one trial call), 0 closed. Quotes and opens have one each; closes and status checks always reach the bridge. No data with the paper executor, which has none.",
+              unit: UNITS.count,
+            },
+            [prom(`max by (call) (${series("opsguard_executor_circuit_open")})`, "{{call}}")],
+          ),
+        ],
+      },
+      {
         title: "Latency",
         panels: [
           timeSeries(

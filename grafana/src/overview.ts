@@ -191,6 +191,17 @@ export function overviewDashboard(): dashboard.Dashboard {
           ).links([drillDown("Operations", "opsguard-operations")]),
           statPanel(
             {
+              title: "Unconfirmed executions",
+              description:
+                "Opens and closes whose answer was lost: the venue may have executed them, and opsguard is reconciling. Red while any waits; see the Operations dashboard.",
+              unit: UNITS.count,
+              width: 3,
+            },
+            [prom(sumBy([], series("opsguard_executions_unconfirmed")))],
+            { thresholds: thresholds(["green", null], ["red", 1]) },
+          ).links([drillDown("Operations", "opsguard-operations")]),
+          statPanel(
+            {
               title: "Exposure",
               description: "Notional of open operations, all instruments, in account currency.",
               unit: UNITS.money,

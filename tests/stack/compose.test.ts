@@ -229,7 +229,7 @@ describe("Loki", () => {
     // Their labels, annotations and runbook sections are checked with the Prometheus alerts
     // (rules.test.ts): both go to the same Alertmanager.
     const rules = lokiAlertRules();
-    expect(rules.length).toBeGreaterThanOrEqual(3);
+    expect(rules.length).toBeGreaterThanOrEqual(2);
     for (const rule of rules) {
       const expr = rule.expr.trim();
       expect(syntaxErrors(parseLogql(expr), expr), rule.alert).toEqual([]);

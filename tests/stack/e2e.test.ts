@@ -66,6 +66,10 @@ const WITHOUT_DATA: Record<string, { reason: string; stayEmpty: boolean }> = {
     reason: "Tempo-derived (traces_spanmetrics_*), written by Tempo's metrics generator: no Tempo here",
     stayEmpty: true,
   },
+  "opsguard-operations / Executor circuits / A": {
+    reason: "the demo runs the paper executor, which has no circuit breakers",
+    stayEmpty: true,
+  },
   "opsguard-runtime / Active handles and requests / B": {
     // prom-client resets this gauge at each scrape and sets only the request types in flight.
     reason:
