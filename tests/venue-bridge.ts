@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { createRandom } from "../src/execution/random.js";
 
 // A broker bridge written from docs/webhook-executor.md, with faults on demand. Not a test file.
 
@@ -65,7 +66,8 @@ export class VenueBridge {
 
   constructor(prices: Record<string, string> = { "BTC-USD": "65000.00", "ETH-USD": "3200.00" }, seed = 7) {
     for (const [instrument, price] of Object.entries(prices)) this.prices.set(instrument, price);
-    this.random = mulberry32(seed);
+    // Seeded, so a chaos run's faults repeat from run to run.
+    this.random = createRandom(seed);
     this.server = this.createServer();
   }
 
@@ -202,16 +204,4 @@ export class VenueBridge {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-}
-
-/** A small seeded generator, so a chaos run's faults repeat from run to run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }

@@ -1,11 +1,9 @@
-import { Writable } from "node:stream";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
-import winston from "winston";
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../platform/errors.js";
-import { createLogger } from "../platform/logger.js";
+import { capturingLogger } from "../platform/logger.fixture.js";
 import type { AppEnv } from "./env.js";
 import { createErrorHandler, notFoundHandler, problemType, validationHook } from "./problem.js";
 
@@ -26,18 +24,7 @@ const Order = z
 const Page = z.object({ limit: z.coerce.number().int().max(100) });
 
 function buildApp(): { app: OpenAPIHono<AppEnv>; logs: Record<string, unknown>[] } {
-  const logs: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  const logger = createLogger({
-    level: "info",
-    env: "test",
-    transports: [new winston.transports.Stream({ stream })],
-  });
+  const { logger, lines: logs } = capturingLogger();
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.onError(createErrorHandler(logger));
   app.notFound(notFoundHandler);

@@ -2,12 +2,10 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import winston from "winston";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../platform/clock.js";
 import { openDatabase, type Db } from "../platform/db.js";
-import { createLogger } from "../platform/logger.js";
+import { capturingLogger } from "../platform/logger.fixture.js";
 import { ensureAdminToken, ROLES, roleAtLeast, TokenStore, writeSecretFile } from "./tokens.js";
 
 let dir: string;
@@ -131,25 +129,9 @@ describe("writeSecretFile", () => {
 });
 
 describe("ensureAdminToken", () => {
-  function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: string[] } {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const logger = createLogger({
-      level: "info",
-      env: "test",
-      transports: [new winston.transports.Stream({ stream })],
-    });
-    return { logger, lines };
-  }
-
   it("creates one admin token in <dataDir>/admin-token and logs the path, never the token", () => {
     const store = new TokenStore(database(), new ManualClock());
-    const { logger, lines } = capturingLogger();
+    const { logger, raw: lines } = capturingLogger();
 
     const first = ensureAdminToken(store, dir, logger);
     expect(first).toEqual({ path: join(dir, "admin-token"), created: true });
@@ -167,7 +149,7 @@ describe("ensureAdminToken", () => {
   it("does nothing when any token exists", () => {
     const store = new TokenStore(database(), new ManualClock());
     store.create("viewer", "v");
-    const { logger, lines } = capturingLogger();
+    const { logger, raw: lines } = capturingLogger();
     expect(ensureAdminToken(store, dir, logger).created).toBe(false);
     expect(lines).toHaveLength(0);
   });

@@ -1,25 +1,12 @@
-import { Writable } from "node:stream";
-import winston from "winston";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../platform/clock.js";
-import { createLogger } from "../platform/logger.js";
+import { capturingLogger } from "../platform/logger.fixture.js";
 import { createMetrics, createRegistry } from "../platform/metrics.js";
 import type { Operation } from "./model.js";
 import { RECONCILE_OUTCOMES, ReconcileSchedule, type ReconcileOutcome } from "./reconciliation.js";
 
 function setup(resolve: (op: Operation) => Promise<ReconcileOutcome>) {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  const logger = createLogger({
-    level: "info",
-    env: "test",
-    transports: [new winston.transports.Stream({ stream })],
-  });
+  const { logger, lines } = capturingLogger();
   const metrics = createMetrics(createRegistry(), { version: "test", runtime: false });
   metrics.declareSeries({
     strategies: [],
