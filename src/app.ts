@@ -8,6 +8,7 @@ import type { Executor } from "./execution/executor.js";
 import { instrumentExecutor } from "./execution/instrumented.js";
 import { authenticate, bearerGuard } from "./http/auth.js";
 import type { AppEnv } from "./http/env.js";
+import { exactJsonBody, limitBody } from "./http/json-body.js";
 import { httpMetrics } from "./http/metrics.js";
 import { metricsEndpoint } from "./http/metrics-endpoint.js";
 import { serverSpan } from "./http/server-span.js";
@@ -215,6 +216,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   http.get("/metrics", metricsEndpoint(registry, metrics));
 
   http.use("/v1/*", authenticate({ tokens, enabled: config.auth.enabled }));
+  // After authentication: a caller without a valid token never gets a body read.
+  http.use("/v1/*", limitBody({ maxBytes: config.server.maxBodyBytes }));
+  http.use("/v1/*", exactJsonBody());
   http.use("/v1/operations", async (c, next) => {
     // New operations wait until what a previous run left unknown has been asked about once.
     if (c.req.method === "POST" && !ready) {
@@ -272,6 +276,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {
       ready = false;
       await supervisor.stop();
+      // Start-up reconciliations may still be out; each is bounded by the executor's deadlines.
+      await Promise.allSettled(service.reconciling());
       await executor.stop?.();
       await tracing.shutdown(deadlineMs);
       // Rows of the last turn, if its commit has not run yet; closing would roll them back.

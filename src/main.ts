@@ -46,8 +46,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "serve": {
-      const running = await startServer(load());
-      stopOnSignals(running);
+      await startServer(load(), {}, (running) => stopOnSignals(running));
       return -1;
     }
     case "demo": {

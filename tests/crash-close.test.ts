@@ -58,7 +58,7 @@ describe("kill -9 during a close at a webhook venue", () => {
 
     // The next process: status checks fail at first, and the bridge refuses the client's retry.
     bridge.setPrice("BTC-USD", "64000.00");
-    bridge.fault("status", { fault: "error", times: 3 });
+    bridge.fault("status", { fault: "error" });
     bridge.fault("close", { fault: "busy" });
     child = await startChild(dataDir, ["serve"], env);
     const retry = await call(child, "POST", `/v1/operations/${id}/close`);

@@ -136,6 +136,21 @@ describe("a close whose answer was lost", () => {
     );
   });
 
+  it("a client's retry that gets the answer books the supervisor's close as its intervention", async () => {
+    const app = await setup();
+    const id = await submit(app, { takeProfit: "65500" });
+    bridge.setPrice("BTC-USD", "65600.00");
+    bridge.fault("close", { fault: "lost", times: 2 });
+    await app.app.supervisor.tick();
+    const retry = await app.call("POST", `/v1/operations/${id}/close`);
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toMatchObject({ status: "closed", closeReason: "take_profit", pnl: "300.00" });
+    expect(await metric(app.app, "opsguard_interventions_total")).toContain(
+      'opsguard_interventions_total{reason="take_profit"} 1',
+    );
+    await expectBookedOnce(app.app, "300.00");
+  });
+
   it("halt with flatten: a second flatten refused by a down bridge keeps every close", async () => {
     const app = await setup();
     const ids = [await submit(app), await submit(app, { instrument: "ETH-USD", size: "2" })];

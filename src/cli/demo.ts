@@ -6,7 +6,11 @@ import { startServer, stopOnSignals } from "./serve.js";
 /** `opsguard demo`: the service plus the built-in strategy, until SIGTERM or SIGINT. */
 export async function runDemo(config: Config): Promise<void> {
   const demo = demoConfig(config);
-  const running = await startServer(demo);
+  // Signals are handled from the moment it listens; the strategy, started later, is stopped first.
+  const started: { strategy?: DemoStrategy } = {};
+  const running = await startServer(demo, {}, (listening) =>
+    stopOnSignals(listening, () => started.strategy?.stop() ?? Promise.resolve()),
+  );
   const { id, token } = running.app.tokens.create("admin", "demo-strategy");
   running.app.logger.info("demo strategy started", {
     event: "demo.started",
@@ -21,6 +25,6 @@ export async function runDemo(config: Config): Promise<void> {
     limits: running.app.limits,
     logger: running.app.logger,
   });
+  started.strategy = strategy;
   strategy.start();
-  stopOnSignals(running, () => strategy.stop());
 }

@@ -20,7 +20,12 @@ export interface RunningServer {
  * Builds the app, makes sure an admin token exists, listens, and reconciles what a previous run
  * left unknown: `/healthz` answers at once, `/readyz` once reconciliation has had its first answers.
  */
-export async function startServer(config: Config, overrides: AppOverrides = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  overrides: AppOverrides = {},
+  /** Called once it listens, before reconciliation: the place to install signal handlers. */
+  onListening?: (running: RunningServer) => void,
+): Promise<RunningServer> {
   const app = createApp(config, overrides);
   if (config.auth.enabled) {
     const { path, created } = ensureAdminToken(app.tokens, config.dataDir, app.logger);
@@ -29,8 +34,14 @@ export async function startServer(config: Config, overrides: AppOverrides = {}):
     app.logger.warn("authentication is disabled: every caller is admin", { event: "auth.disabled" });
   }
   const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.http.fetch, port: config.server.port, hostname: config.server.host }, () =>
-      resolve(s),
+    const s = serve(
+      {
+        fetch: app.http.fetch,
+        port: config.server.port,
+        hostname: config.server.host,
+        serverOptions: { maxHeaderSize: config.server.maxHeaderBytes },
+      },
+      () => resolve(s),
     );
   });
   const address = server.address();
@@ -41,11 +52,7 @@ export async function startServer(config: Config, overrides: AppOverrides = {}):
     port,
     executor: app.executor.name,
   });
-  await app.start();
-  app.logger.info("ready: what the last run left unknown was asked about, and supervision runs", {
-    event: "server.ready",
-  });
-  return {
+  const running: RunningServer = {
     app,
     server,
     port,
@@ -66,6 +73,12 @@ export async function startServer(config: Config, overrides: AppOverrides = {}):
       await app.flushLogs(remaining());
     },
   };
+  onListening?.(running);
+  await app.start();
+  app.logger.info("ready: what the last run left unknown was asked about, and supervision runs", {
+    event: "server.ready",
+  });
+  return running;
 }
 
 /** Stops gracefully on SIGTERM or SIGINT; a second signal exits at once. */

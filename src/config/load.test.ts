@@ -83,7 +83,13 @@ describe("loadConfig: the file", () => {
     );
     const { config, source } = loadConfig({ path, env: {} });
     expect(source).toBe(path);
-    expect(config.server).toEqual({ host: DEFAULTS.server.host, port: 9000, shutdownDeadlineMs: 10_000 });
+    expect(config.server).toEqual({
+      host: DEFAULTS.server.host,
+      port: 9000,
+      shutdownDeadlineMs: 10_000,
+      maxBodyBytes: 65_536,
+      maxHeaderBytes: 16_384,
+    });
     expect(config.risk).toEqual({
       ...DEFAULTS.risk,
       maxDailyLoss: "2000",
@@ -155,7 +161,13 @@ describe("loadConfig: OPSGUARD_* overrides", () => {
   it("wins over the file", () => {
     const path = writeFile("file.yaml", "server:\n  host: 0.0.0.0\n  port: 9000\n");
     const { config } = loadConfig({ path, env: { OPSGUARD_SERVER_PORT: "9090" } });
-    expect(config.server).toEqual({ host: "0.0.0.0", port: 9090, shutdownDeadlineMs: 10_000 });
+    expect(config.server).toEqual({
+      host: "0.0.0.0",
+      port: 9090,
+      shutdownDeadlineMs: 10_000,
+      maxBodyBytes: 65_536,
+      maxHeaderBytes: 16_384,
+    });
   });
 
   it("sets nested leaves by their upper snake case path", () => {
@@ -176,7 +188,13 @@ describe("loadConfig: OPSGUARD_* overrides", () => {
   it("replaces a whole section given as JSON", () => {
     const path = writeFile("file.yaml", "server:\n  host: 0.0.0.0\n  port: 9000\n");
     const { config } = loadConfig({ path, env: { OPSGUARD_SERVER: '{"port": 9091}' } });
-    expect(config.server).toEqual({ host: DEFAULTS.server.host, port: 9091, shutdownDeadlineMs: 10_000 });
+    expect(config.server).toEqual({
+      host: DEFAULTS.server.host,
+      port: 9091,
+      shutdownDeadlineMs: 10_000,
+      maxBodyBytes: 65_536,
+      maxHeaderBytes: 16_384,
+    });
   });
 
   it("replaces a whole nested section given as YAML", () => {
@@ -195,6 +213,8 @@ describe("loadConfig: OPSGUARD_* overrides", () => {
         host: "0.0.0.0",
         port: 9090,
         shutdownDeadlineMs: 10_000,
+        maxBodyBytes: 65_536,
+        maxHeaderBytes: 16_384,
       });
     }
   });

@@ -133,10 +133,7 @@ export const WebhookExecutorConfig = z.object({
     .object({
       /** Consecutive failed calls (after their retries) of one kind that open its circuit. @default 5 */
       failureThreshold: z.number().int().positive().default(5),
-      /**
-       * How long a circuit stays open before one trial call; an answer to any other call closes
-       * it sooner. @default 1000
-       */
+      /** How long a circuit stays open before one trial call. @default 1000 */
       resetMs: z.number().int().positive().default(1_000),
     })
     .prefault({}),
@@ -226,6 +223,10 @@ export const Config = z
          * before the process exits anyway. @default 10000
          */
         shutdownDeadlineMs: z.number().int().positive().default(10_000),
+        /** Largest request body, in bytes; a larger one is a 413 before it is read. @default 65536 */
+        maxBodyBytes: z.number().int().min(1024).max(16_777_216).default(65_536),
+        /** Largest size of all request headers together, in bytes; beyond it Node answers 431. @default 16384 */
+        maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
       })
       .prefault({}),
     auth: z

@@ -82,8 +82,7 @@ export type CallKind = (typeof CALL_KINDS)[number];
  * The kinds a circuit breaker may fail fast. Closes only reduce risk and status checks are how an
  * unknown outcome is resolved: both always reach the bridge (each attempt still has its deadline).
  */
-const GUARDED_KINDS = ["quote", "open"] as const satisfies readonly CallKind[];
-type GuardedKind = (typeof GUARDED_KINDS)[number];
+type GuardedKind = Extract<CallKind, "quote" | "open">;
 
 type CallPolicy = IPolicy<ICancellationContext & IDefaultPolicyContext>;
 
@@ -92,9 +91,9 @@ type CallPolicy = IPolicy<ICancellationContext & IDefaultPolicyContext>;
  * in `docs/webhook-executor.md`. Each attempt has a deadline that really aborts the request;
  * transport failures are retried with exponential backoff and jitter. Quotes and opens each have a
  * circuit breaker that counts failed calls (after their retries, not each attempt) and, once
- * open, fails that kind at once until a trial call succeeds — or until any call of another kind
- * gets an answer, which shows the bridge is back. Retrying an open or a close is safe because the
- * bridge is idempotent by operation id.
+ * open, fails that kind at once until a trial call, `resetMs` later, succeeds: a failing price
+ * feed does not stop opens, and nothing stops closes or status checks. Retrying an open or a
+ * close is safe because the bridge is idempotent by operation id.
  */
 export class WebhookExecutor implements Executor {
   readonly name = "webhook" as const;
@@ -121,9 +120,7 @@ export class WebhookExecutor implements Executor {
         halfOpenAfter: config.circuitBreaker.resetMs,
         breaker: new ConsecutiveBreaker(config.circuitBreaker.failureThreshold),
       });
-      breaker.onBreak((reason) => {
-        // A reset after another kind's answer goes through isolation; it is not a failure.
-        if ("isolated" in reason) return;
+      breaker.onBreak(() => {
         logger.error(
           `webhook executor ${kind} circuit opened: ${kind} calls fail at once until a trial call succeeds`,
           {
@@ -228,7 +225,7 @@ export class WebhookExecutor implements Executor {
     try {
       return await this.policies[kind].execute(async ({ signal }) => {
         try {
-          return await this.attempt(kind, url, { method, headers, body, signal });
+          return await this.attempt(url, { method, headers, body, signal });
         } catch (error) {
           if (!(error instanceof AttemptError) || error.outcome === "unknown") mayHaveActed = true;
           throw error;
@@ -258,23 +255,7 @@ export class WebhookExecutor implements Executor {
     }
   }
 
-  /**
-   * An answer (a success or a refusal, not a "not now") shows the bridge is back: the other kinds' open circuits close at once
-   * rather than at their next trial, up to `resetMs` later.
-   */
-  private bridgeAnswered(kind: CallKind): void {
-    for (const guarded of GUARDED_KINDS) {
-      const breaker = this.breakers[guarded];
-      // Isolating and releasing at once is cockatiel's only way to close a circuit from outside.
-      if (guarded !== kind && breaker.state === CircuitState.Open) breaker.isolate().dispose();
-    }
-  }
-
-  private async attempt(
-    kind: CallKind,
-    url: URL,
-    init: RequestInit & { signal: AbortSignal },
-  ): Promise<unknown> {
+  private async attempt(url: URL, init: RequestInit & { signal: AbortSignal }): Promise<unknown> {
     let response: Response;
     try {
       // A redirect would turn a POST into a GET; a 3xx is answered as a refusal instead.
@@ -291,8 +272,6 @@ export class WebhookExecutor implements Executor {
       );
     }
     const text = await response.text();
-    const { status } = response;
-    if (status < 500 && status !== 408 && status !== 429) this.bridgeAnswered(kind);
     if (response.ok) {
       try {
         return JSON.parse(text) as unknown;

@@ -20,6 +20,8 @@ const TITLES: Record<ErrorCode, string> = {
   NOT_FOUND: "Not found",
   IDEMPOTENCY_CONFLICT: "Idempotency key reused with another request",
   INVALID_STATE: "Not possible in the current state",
+  PAYLOAD_TOO_LARGE: "Request body too large",
+  UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
   RISK_REJECTED: "Rejected by risk controls",
   EXECUTION_FAILED: "Execution failed",
   EXECUTOR_UNAVAILABLE: "Executor unavailable",
@@ -127,13 +129,18 @@ const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
   401: "UNAUTHORIZED",
   403: "FORBIDDEN",
   404: "NOT_FOUND",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
 };
 
 /** Maps Hono's own 4xx exceptions (malformed JSON, 415, body limits) onto the closed code set. */
 function fromHttpException(error: HTTPException): ProblemInit {
-  // Other 4xx (415, 413) mean the request as sent cannot be accepted: bad input.
+  // Other 4xx mean the request as sent cannot be accepted: bad input.
   const code = HTTP_EXCEPTION_CODES[error.status] ?? "VALIDATION_FAILED";
-  const detail = error.message || TITLES[code];
+  const detail =
+    code === "UNSUPPORTED_MEDIA_TYPE"
+      ? "The request body must be JSON, sent with content-type: application/json."
+      : error.message || TITLES[code];
   // hono/validator throws "Malformed JSON in request body" / "Malformed FormData request. …".
   const errors = /^Malformed/.test(detail)
     ? [{ code: "MALFORMED_BODY", path: "body", message: detail }]

@@ -26,6 +26,7 @@ export interface ClosesOptions {
  */
 export class Closes {
   private readonly closing = new Map<string, Promise<Operation>>();
+  private readonly attempts = new Map<string, number>();
   private readonly deps: OperationsDeps;
   private readonly open: Map<string, Operation>;
   private readonly schedule: ReconcileSchedule;
@@ -46,15 +47,14 @@ export class Closes {
    */
   async reconcile(op: Operation, status: ExecutionStatus): Promise<ReconcileOutcome> {
     const reason = op.closeReason ?? "intervention";
-    // A close for a stop, a target or a time limit was the supervisor's, whoever finishes it.
-    const actor = isExitReason(reason) ? "supervisor" : "system";
     if (status.state === "closed") {
-      await tracked(this.closing, op.id, Promise.resolve(this.book(op, status.exit, reason, actor)));
+      await tracked(this.closing, op.id, Promise.resolve(this.book(op, status.exit, reason)));
     } else {
       // The venue still holds the position, so no earlier close executed: this attempt's answer
       // is the whole truth, and a refusal drops the request (the supervisor may try again).
       try {
-        await tracked(this.closing, op.id, this.finishClose(op, reason, actor, false));
+        const attempt = this.finishClose(op, reason, { uncertain: false, wroteRequest: false });
+        await tracked(this.closing, op.id, attempt);
       } catch (error) {
         if (error instanceof DomainError && error.code === "EXECUTION_FAILED") return "still_open";
         throw error;
@@ -101,31 +101,44 @@ export class Closes {
       op.closeRequestedAt = now;
       op.closeReason = reason;
     }
-    return tracked(this.closing, id, this.finishClose(op, op.closeReason ?? reason, actor, retry));
+    const attempt = this.finishClose(op, op.closeReason ?? reason, {
+      uncertain: retry,
+      wroteRequest: !retry,
+    });
+    return tracked(this.closing, id, attempt);
+  }
+
+  /**
+   * How many closes of `id` this process has sent to the executor: a status answer taken before
+   * another was sent may be stale.
+   */
+  attemptsOf(id: string): number {
+    return this.attempts.get(id) ?? 0;
   }
 
   /**
    * Sends the close of `op` once its request is on disk, and books the fill. `uncertain` says that
    * an earlier attempt may have executed: then a refusal is not the final word either.
+   * `wroteRequest` says that this call wrote the close request (and undoes it if that write fails).
    */
   private async finishClose(
     op: Operation,
     reason: CloseReason,
-    actor: Actor,
-    uncertain: boolean,
+    { uncertain, wroteRequest }: { uncertain: boolean; wroteRequest: boolean },
   ): Promise<Operation> {
     const { commits } = this.deps;
     try {
       // The request to close must be on disk before the executor closes, so a restart finishes it.
       await commits.durable();
     } catch (error) {
-      if (!uncertain) {
+      if (wroteRequest) {
         op.closeRequestedAt = null;
         op.closeReason = null;
       }
       throw error;
     }
     let fill: Fill;
+    this.attempts.set(op.id, this.attemptsOf(op.id) + 1);
     try {
       fill = await this.deps.executor.close({
         operationId: op.id,
@@ -152,16 +165,20 @@ export class Closes {
       op.closeReason = null;
       throw refused(this.deps.logger, this.deps.metrics, op, "close", message);
     }
-    const booked = this.book(op, fill, reason, actor);
+    const booked = this.book(op, fill, reason);
     await commits.durable();
     return booked;
   }
 
-  /** Books the close (see {@link bookClose}), then halts trading if that broke a limit. */
-  book(op: Operation, fill: Fill, reason: CloseReason, actor: Actor): Operation {
+  /**
+   * Books the close (see {@link bookClose}), then halts trading if that broke a limit. A close
+   * for a stop, a target or a time limit counts as the supervisor's intervention, whoever
+   * finished it (a client's retry, reconciliation).
+   */
+  book(op: Operation, fill: Fill, reason: CloseReason): Operation {
     // Someone else booked it first: report what is recorded, count nothing twice.
-    if (!bookClose(this.deps, op, fill, reason, actor === "supervisor"))
-      return this.deps.repo.get(op.id) ?? op;
+    if (!bookClose(this.deps, op, fill, reason, isExitReason(reason))) return this.deps.repo.get(op.id) ?? op;
+    this.attempts.delete(op.id);
     this.schedule.settled(op.id);
     this.open.delete(op.id);
     const { ledger, logger } = this.deps;

@@ -35,14 +35,20 @@ const submitRoute = createRoute({
   responses: {
     201: json(OperationView, "Opened."),
     200: json(OperationView, "Already submitted with this clientId: the existing operation."),
-    400: problem("Malformed input; every problem is listed."),
+    400: problem(
+      "Malformed input; every problem is listed: fields, amounts out of range or with too many decimal places, numbers a JSON number cannot hold exactly, keys given twice.",
+    ),
     ...AUTH_ERRORS,
     409: problem("The clientId was used with a different body."),
+    413: problem("The body is larger than server.maxBodyBytes."),
+    415: problem("The body is not sent as application/json."),
     422: problem("Risk checks failed; every failed check is listed with its limit and observed value."),
     502: problem("The executor failed to execute the operation (it is recorded as failed)."),
-    503: problem("The executor could not be reached for a quote."),
+    503: problem(
+      "EXECUTOR_UNAVAILABLE: no quote could be had from the executor; or NOT_READY: opsguard is starting and reconciling what its last run left unknown (Retry-After).",
+    ),
     504: problem(
-      "The executor did not confirm the execution: the operation stays pending and is reconciled; repeat the request to see where it stands.",
+      "The executor did not confirm the execution: the operation stays pending and is reconciled; `operationId` names it. Repeat the request to see where it stands.",
     ),
   },
 });
@@ -64,8 +70,11 @@ const closeRoute = createRoute({
     ...AUTH_ERRORS,
     404: problem("No such operation."),
     409: problem("The operation is not open (pending or failed)."),
+    400: problem("A body that is not empty and not `{}` or `{\"reason\":\"manual\"}`."),
     502: problem("The executor refused to close it; it stays open."),
-    504: problem("The executor did not confirm the close: it is reconciled shortly."),
+    504: problem(
+      "The executor did not confirm the close, or refused a close asked again while an earlier one is unconfirmed: the close request is kept and reconciled shortly.",
+    ),
   },
 });
 

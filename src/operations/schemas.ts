@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { queryInteger } from "../http/query.js";
 import { CLOSE_REASONS, OPERATION_STATUSES, SIDES } from "./model.js";
 
 /** A positive decimal, as a JSON number or (exactly) as a string. */
@@ -73,7 +74,9 @@ export const ListOperationsQuery = z.object({
   strategy: z.string().max(64).optional(),
   instrument: z.string().max(64).optional(),
   cursor: z.string().max(64).optional().openapi({ description: "`nextCursor` of the previous page." }),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: queryInteger(1, 500)
+    .default(50)
+    .openapi({ type: "integer", minimum: 1, maximum: 500, description: "Operations per page, 1 to 500." }),
 });
 
 export const OperationList = z

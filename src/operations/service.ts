@@ -208,9 +208,13 @@ export class OperationsService {
   private async reconcileOnce(op: Operation): Promise<ReconcileOutcome> {
     if (this.opening.has(op.id) || this.closes.isClosing(op.id)) return "skipped";
     const { executor, logger, metrics } = this.deps;
+    const sent = this.closes.attemptsOf(op.id);
     const status = await executor.status(op.id, op.instrument);
-    // A submit replay or a manual close may have started while the executor answered.
-    if (this.opening.has(op.id) || this.closes.isClosing(op.id)) return "skipped";
+    // A submit replay or a close may have started while the executor answered; a close that
+    // started and ended meanwhile makes the answer stale. The next pass asks again.
+    if (this.opening.has(op.id) || this.closes.isClosing(op.id) || this.closes.attemptsOf(op.id) !== sent) {
+      return "skipped";
+    }
     if (op.status === "pending") {
       this.schedule.settled(op.id);
       if (status.state === "unknown") {
@@ -233,7 +237,7 @@ export class OperationsService {
         outcome: "open",
       });
       if (status.state === "open") return "open";
-      this.closes.book(op, status.exit, "intervention", "system");
+      this.closes.book(op, status.exit, "intervention");
       return "closed";
     }
     if (op.status !== "open" || op.closeRequestedAt === null) return "skipped";

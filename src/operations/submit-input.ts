@@ -1,6 +1,6 @@
 import { hash } from "node:crypto";
 import { DomainError, type ProblemDetail } from "../platform/errors.js";
-import { FixedPointError, parseFixed } from "../platform/fixed-point.js";
+import { canonicalDecimal, FixedPointError, formatFixed, parseFixed } from "../platform/fixed-point.js";
 import type { RiskDecision } from "../risk/evaluate.js";
 import type { Operation } from "./model.js";
 import type { SubmitOperationBody } from "./schemas.js";
@@ -20,15 +20,26 @@ export function submitOutcome(error: unknown): string {
   return (error instanceof DomainError && OUTCOMES[error.code]) || "error";
 }
 
-/** A stable fingerprint of a submit body: the same fields in any order hash the same. */
+/**
+ * A stable fingerprint of what a submit asks for: the same fields in any order, and the same
+ * amounts however they are written (`"0.1"`, `"0.10"`, `0.1`), hash the same.
+ */
 export function hashRequest(body: SubmitOperationBody): string {
   const canonical = JSON.stringify(
     Object.keys(body)
       .sort()
-      .map((key) => [key, String(body[key as keyof SubmitOperationBody])]),
+      .map((key) => {
+        const value = body[key as keyof SubmitOperationBody];
+        return [key, AMOUNTS.has(key) ? canonicalDecimal(value!) : String(value)];
+      }),
   );
   return hash("sha256", canonical, "hex");
 }
+
+const AMOUNTS = new Set(["size", "stopLoss", "takeProfit"]);
+
+/** The largest amount a row can hold, in units of its scale: SQLite integers are 64-bit. */
+export const MAX_UNITS = 2n ** 63n - 1n;
 
 export interface ParsedAmounts {
   size: bigint | "auto";
@@ -50,6 +61,11 @@ export function parseAmounts(
       const units = parseFixed(value, scale);
       if (units <= 0n)
         problems.push({ code: "INVALID_FIELD", path: `body.${field}`, message: "must be greater than 0" });
+      if (units > MAX_UNITS) {
+        const most = formatFixed(MAX_UNITS, scale);
+        problems.push({ code: "OUT_OF_RANGE", path: `body.${field}`, message: `must be at most ${most}` });
+        return null;
+      }
       return units;
     } catch (error) {
       if (!(error instanceof FixedPointError)) throw error;

@@ -49,7 +49,11 @@ export class Supervisor {
       try {
         for (const work of this.pass()) {
           this.background.add(work);
-          void work.finally(() => this.background.delete(work));
+          void work
+            .catch((error: unknown) =>
+              this.options.logger.error("supervisor check failed", { event: "supervisor.error", err: error }),
+            )
+            .finally(() => this.background.delete(work));
         }
       } catch (error) {
         this.options.logger.error("supervisor tick failed", { event: "supervisor.error", err: error });

@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
-import { ExecutionError } from "../execution/executor.js";
+import {
+  ExecutionError,
+  type ExecutionStatus,
+  type Executor,
+  type Fill,
+  type OrderRequest,
+} from "../execution/executor.js";
 import { ManualClock } from "../platform/clock.js";
 
 /** Executions whose answer never came: they may or may not have happened at the venue. */
@@ -82,5 +88,82 @@ describe("unconfirmed executions", () => {
     expect(t.app.ledger.equity).toBe(100_050_00n);
     const closed = await t.app.registry.getSingleMetricAsString("opsguard_operations_closed_total");
     expect(closed).toContain('result="win",close_reason="manual"} 1');
+  });
+});
+
+/**
+ * A venue whose status answers are taken when asked and delivered later (a slow network), and
+ * whose closes are lost or refused on demand.
+ */
+class SlowStatusVenue implements Executor {
+  readonly name = "paper" as const;
+  readonly book = new Map<string, { entry: Fill; exit?: Fill }>();
+  price = 6_500_000n;
+  close_: "lost" | "refused" | "lost-unexecuted" = "lost-unexecuted";
+  statusHeld: Promise<void> | undefined;
+  constructor(private readonly clock: ManualClock) {}
+  open(request: OrderRequest): Promise<Fill> {
+    const entry = { price: this.price, at: this.clock.now() };
+    this.book.set(request.operationId, { entry });
+    return Promise.resolve(entry);
+  }
+  close(request: OrderRequest): Promise<Fill> {
+    const order = this.book.get(request.operationId)!;
+    if (this.close_ === "lost-unexecuted") return Promise.reject(new ExecutionError("timeout", "unknown"));
+    if (this.close_ === "refused") return Promise.reject(new ExecutionError("503 not now", "refused"));
+    order.exit ??= { price: this.price, at: this.clock.now() };
+    return Promise.reject(new ExecutionError("connection reset", "unknown"));
+  }
+  quote(instrument: string) {
+    return Promise.resolve({ instrument, price: this.price, at: this.clock.now() });
+  }
+  async status(id: string): Promise<ExecutionStatus> {
+    const order = this.book.get(id);
+    const taken: ExecutionStatus = !order
+      ? { state: "unknown" }
+      : order.exit
+        ? { state: "closed", entry: order.entry, exit: order.exit }
+        : { state: "open", entry: order.entry };
+    await this.statusHeld;
+    return taken;
+  }
+}
+
+describe("a status answer overtaken by a close", () => {
+  it("is not trusted: a close executed while it travelled is still booked", async () => {
+    const clock = new ManualClock(Date.now());
+    const venue = new SlowStatusVenue(clock);
+    const t = await startTestApp({}, { executor: venue, clock });
+    try {
+      const res = await t.call("POST", "/v1/operations", { body: submitBody({ size: "0.5" }) });
+      const { id } = (await res.json()) as { id: string };
+      expect((await t.call("POST", `/v1/operations/${id}/close`)).status).toBe(504); // not executed
+
+      // Reconciliation asks; the venue answers "open", and the answer is slow to arrive.
+      clock.advance(t.config.executor.reconcileAfterMs);
+      let deliver!: () => void;
+      venue.statusHeld = new Promise((resolve) => (deliver = resolve));
+      const reconciling = t.app.service.reconcileDue();
+      expect(reconciling).toHaveLength(1);
+      // Meanwhile the client closes again: the venue executes it, and that answer is lost too.
+      venue.price = 6_510_000n;
+      venue.close_ = "lost";
+      expect((await t.call("POST", `/v1/operations/${id}/close`)).status).toBe(504);
+      expect(venue.book.get(id)?.exit).toBeDefined();
+
+      // The stale "open" arrives while the venue refuses closes: it must not drop the request.
+      venue.close_ = "refused";
+      venue.statusHeld = undefined;
+      deliver();
+      await Promise.all(reconciling);
+      expect(t.app.service.open.get(id)?.closeRequestedAt).not.toBeNull();
+
+      clock.advance(t.config.executor.reconcileAfterMs);
+      await t.app.supervisor.tick();
+      const op = (await (await t.call("GET", `/v1/operations/${id}`)).json()) as Record<string, unknown>;
+      expect(op).toMatchObject({ status: "closed", exitPrice: "65100.00", pnl: "50.00" });
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -57,6 +57,26 @@ function numberToPlainString(value: number): string {
   return negative ? `-${plain}` : plain;
 }
 
+/**
+ * The shortest plain text of a decimal (`"065000.50"` and `65000.5` give `"65000.5"`), for
+ * comparing what two requests mean; anything that is not a decimal is returned as it was.
+ */
+export function canonicalDecimal(value: string | number): string {
+  let text: string;
+  try {
+    text = typeof value === "number" ? numberToPlainString(value) : value.trim();
+  } catch {
+    return String(value);
+  }
+  const match = DECIMAL.exec(text);
+  if (!match) return text;
+  const [, sign, whole = "0", fraction = ""] = match;
+  const integer = whole.replace(/^0+(?=\d)/, "");
+  const decimals = fraction.replace(/0+$/, "");
+  const plain = decimals ? `${integer}.${decimals}` : integer;
+  return sign === "-" && plain !== "0" ? `-${plain}` : plain;
+}
+
 /** Formats units of `scale` as a plain decimal string with exactly `scale` decimal places. */
 export function formatFixed(units: bigint, scale: number): string {
   const negative = units < 0n;
