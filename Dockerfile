@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # opsguard: build with the dev dependencies, run with the production ones only, as a non-root user.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 compiles from source when no prebuilt binary matches the platform.
 RUN apt-get update \
@@ -13,7 +13,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     OPSGUARD_SERVER_HOST=0.0.0.0 \
     OPSGUARD_DATA_DIR=/data

@@ -4,8 +4,10 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../../tests/harness.js";
 import { MAIN } from "../../tests/process.js";
+import { ManualClock } from "../platform/clock.js";
 import { openDatabase } from "../platform/db.js";
 import { checkEnvironment } from "./check.js";
+import { judgeNodeVersion } from "./node-support.js";
 
 let dir: string;
 let dataDir: string;
@@ -32,13 +34,25 @@ function writeSecret(name: string, mode: number, contents = "s3cret\n"): string 
   return path;
 }
 
+/**
+ * Checks as if on Node 24 on 2026-12-01, so that the results do not depend on the Node running
+ * the tests; the Node checks pass their own.
+ */
+function check(options: Parameters<typeof checkEnvironment>[0]): ReturnType<typeof checkEnvironment> {
+  return checkEnvironment({
+    nodeVersion: "24.22.3",
+    clock: new ManualClock(Date.UTC(2026, 11, 1)),
+    ...options,
+  });
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 describe("checkEnvironment", () => {
   it("passes on the defaults and creates a private data folder", () => {
-    const result = checkEnvironment({ path: writeConfig(), env: {} });
+    const result = check({ path: writeConfig(), env: {} });
     expect(result.problems).toEqual([]);
     expect(result.warnings).toEqual([]);
     expect(result.config?.dataDir).toBe(dataDir);
@@ -47,7 +61,7 @@ describe("checkEnvironment", () => {
 
   it("lists every problem at once", () => {
     const tokenFile = join(dir, "no-such-token");
-    const { problems } = checkEnvironment({
+    const { problems } = check({
       path: writeConfig("auth:", "  enabled: false", "server:", "  host: 0.0.0.0"),
       env: { OPSGUARD_METRICS_BEARER_TOKEN_FILE: tokenFile },
     });
@@ -61,7 +75,7 @@ describe("checkEnvironment", () => {
   });
 
   it.each(["127.0.0.1", "localhost", "::1"])("allows auth disabled on the loopback address %s", (host) => {
-    const { problems } = checkEnvironment({
+    const { problems } = check({
       path: writeConfig(),
       env: { OPSGUARD_AUTH_ENABLED: "false", OPSGUARD_SERVER_HOST: host },
     });
@@ -74,17 +88,17 @@ describe("checkEnvironment", () => {
     ["logging.loki.tokenFile", "OPSGUARD_LOGGING_LOKI_TOKEN_FILE"],
   ])("warns when %s is readable by group or others", (key, variable) => {
     const loose = writeSecret("loose-token", 0o644);
-    const result = checkEnvironment({ path: writeConfig(), env: { [variable]: loose } });
+    const result = check({ path: writeConfig(), env: { [variable]: loose } });
     expect(result.problems).toEqual([]);
     expect(result.warnings).toEqual([`${key} ${loose}: readable by group or others; use chmod 600`]);
 
     const tight = writeSecret("tight-token", 0o600);
-    expect(checkEnvironment({ path: writeConfig(), env: { [variable]: tight } }).warnings).toEqual([]);
+    expect(check({ path: writeConfig(), env: { [variable]: tight } }).warnings).toEqual([]);
   });
 
   it("reports an empty token file: it would leave what it guards unguarded", () => {
     const empty = writeSecret("empty-token", 0o600, "\n");
-    const result = checkEnvironment({
+    const result = check({
       path: writeConfig(),
       env: { OPSGUARD_METRICS_BEARER_TOKEN_FILE: empty },
     });
@@ -94,34 +108,34 @@ describe("checkEnvironment", () => {
   it("warns when the data folder is open to others", () => {
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o755);
-    const result = checkEnvironment({ path: writeConfig(), env: {} });
+    const result = check({ path: writeConfig(), env: {} });
     expect(result.problems).toEqual([]);
     expect(result.warnings).toEqual([`dataDir ${dataDir}: readable or writable by others (mode 755)`]);
   });
 
   it("reports a data folder that cannot be created", () => {
     writeFileSync(dataDir, "a file, not a folder");
-    const { problems } = checkEnvironment({ path: writeConfig(), env: {} });
+    const { problems } = check({ path: writeConfig(), env: {} });
     expect(problems).toEqual([expect.stringMatching(new RegExp(`^dataDir ${escapeRegExp(dataDir)}: `))]);
   });
 
   it("accepts a healthy database", () => {
     openDatabase({ path: join(dataDir, "opsguard.db") }).close();
-    expect(checkEnvironment({ path: writeConfig(), env: {} }).problems).toEqual([]);
+    expect(check({ path: writeConfig(), env: {} }).problems).toEqual([]);
   });
 
   it("reports a database file that is not a database", () => {
     const db = join(dataDir, "opsguard.db");
     mkdirSync(dataDir, { mode: 0o700 });
     writeFileSync(db, Buffer.alloc(8192, 0xa5));
-    const { problems } = checkEnvironment({ path: writeConfig(), env: {} });
+    const { problems } = check({ path: writeConfig(), env: {} });
     expect(problems).toEqual([
       expect.stringMatching(new RegExp(`^database ${escapeRegExp(db)}: .*not a database`)),
     ]);
   });
 
   it("returns config errors as problems, without a config", () => {
-    const result = checkEnvironment({
+    const result = check({
       path: writeConfig("server:", "  port: 70000"),
       env: { OPSGUARD_SERVR_HOST: "0.0.0.0" },
     });
@@ -134,9 +148,54 @@ describe("checkEnvironment", () => {
     // Nothing is touched on disk when the config itself is wrong.
     expect(existsSync(dataDir)).toBe(false);
   });
+
+  it("reports Node 20 after its end of life as a problem, with the date and the upgrade", () => {
+    const result = check({
+      path: writeConfig(),
+      env: {},
+      nodeVersion: "20.20.2",
+      clock: new ManualClock(Date.UTC(2026, 4, 1)),
+    });
+    expect(result.problems).toEqual([
+      "node 20.20.2: Node.js 20 reached end of life on 2026-04-30 and gets no security fixes; upgrade to Node 24 LTS",
+    ]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it.each(["22.21.1", "24.22.3"])("passes Node %s", (nodeVersion) => {
+    const result = check({ path: writeConfig(), env: {}, nodeVersion });
+    expect(result.problems).toEqual([]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("reports an odd major as a problem", () => {
+    const { problems } = check({ path: writeConfig(), env: {}, nodeVersion: "25.2.1" });
+    expect(problems).toEqual([expect.stringMatching(/^node 25\.2\.1: Node\.js 25 is an odd-numbered line/)]);
+  });
+
+  it("warns about a newer major it has no release dates for, and still passes", () => {
+    const result = check({ path: writeConfig(), env: {}, nodeVersion: "26.3.0" });
+    expect(result.problems).toEqual([]);
+    expect(result.warnings).toEqual([
+      "node 26.3.0: opsguard is not tested with Node 26; if anything misbehaves, use Node 24 LTS",
+    ]);
+  });
+
+  it("judges the Node running it by default", () => {
+    const now = Date.UTC(2026, 11, 1);
+    const result = checkEnvironment({ path: writeConfig(), env: {}, clock: new ManualClock(now) });
+    const expected = judgeNodeVersion(process.versions.node, now);
+    expect([...result.problems, ...result.warnings]).toEqual(expected ? [expected.message] : []);
+  });
 });
 
 describe("opsguard check (the built CLI)", () => {
+  // The CLI judges the Node running these tests: on one past its end of life (such as Node 20,
+  // the system Node of some build machines) `check` has one more problem.
+  const runningNode = judgeNodeVersion(process.versions.node, Date.now());
+  const nodeProblems = runningNode?.severity === "problem" ? [runningNode.message] : [];
+  const nodeWarnings = runningNode?.severity === "warning" ? [runningNode.message] : [];
+
   /** Runs `node dist/main.js check` in the empty test folder with only PATH and `env` set. */
   function runCheck(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
@@ -150,11 +209,18 @@ describe("opsguard check (the built CLI)", () => {
     return { status: child.status, stdout: child.stdout, stderr: child.stderr };
   }
 
-  it("exits 0 and says so when all is well", () => {
+  it.skipIf(nodeProblems.length > 0)("exits 0 and says so when all is well", () => {
     const result = runCheck({ OPSGUARD_DATA_DIR: dataDir });
-    expect(result.stderr).toBe("");
+    expect(result.stderr).toBe(nodeWarnings.map((warning) => `warning: ${warning}\n`).join(""));
     expect(result.stdout).toBe(`opsguard check: ok (data in ${dataDir}, executor paper)\n`);
     expect(result.status).toBe(0);
+  });
+
+  it.runIf(nodeProblems.length > 0)("exits 1 naming the unsupported Node it runs on", () => {
+    const result = runCheck({ OPSGUARD_DATA_DIR: dataDir });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(`opsguard check: 1 problem(s)\n  - ${nodeProblems[0]}\n`);
   });
 
   it("exits 1 and lists each problem on stderr", () => {
@@ -168,7 +234,7 @@ describe("opsguard check (the built CLI)", () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toBe("");
     const lines = result.stderr.trimEnd().split("\n");
-    expect(lines[0]).toBe("opsguard check: 2 problem(s)");
+    expect(lines[0]).toBe(`opsguard check: ${2 + nodeProblems.length} problem(s)`);
     expect(lines).toContain("  - auth.enabled is false while server.host 0.0.0.0 is not a loopback address");
     expect(lines).toContainEqual(
       expect.stringMatching(new RegExp(`^  - metrics\\.bearerTokenFile ${escapeRegExp(tokenFile)}: `)),
@@ -184,6 +250,7 @@ describe("opsguard check (the built CLI)", () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toBe("");
     const lines = result.stderr.trimEnd().split("\n");
+    // A config that does not load stops the check before it looks at Node.
     expect(lines[0]).toBe("opsguard check: 2 problem(s)");
     expect(lines).toContain("  - OPSGUARD_SERVER_HOTS: not a configuration key");
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}- server\.port: .*number/));

@@ -2,16 +2,22 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } 
 import { databasePath } from "../app.js";
 import { loadConfig, ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { SYSTEM_CLOCK, type Clock } from "../platform/clock.js";
 import { quickCheck } from "../platform/db.js";
-
-/** The minimum Node.js major version opsguard supports. */
-const MIN_NODE_MAJOR = 20;
+import { judgeNodeVersion } from "./node-support.js";
 
 /**
  * Validates the configuration and the environment it will run in. Returns every problem found;
  * an empty list means `serve` can start.
  */
-export function checkEnvironment(options: { path?: string; env: NodeJS.ProcessEnv }): {
+export function checkEnvironment(options: {
+  path?: string;
+  env: NodeJS.ProcessEnv;
+  /** The time the Node.js release schedule is judged at. */
+  clock?: Clock;
+  /** The Node.js version to judge; the one running by default. */
+  nodeVersion?: string;
+}): {
   problems: string[];
   warnings: string[];
   config?: Config;
@@ -26,9 +32,11 @@ export function checkEnvironment(options: { path?: string; env: NodeJS.ProcessEn
     throw error;
   }
 
-  const major = Number(process.versions.node.split(".")[0]);
-  if (major < MIN_NODE_MAJOR)
-    problems.push(`node ${process.versions.node}: opsguard needs Node.js ${MIN_NODE_MAJOR} or later`);
+  const node = judgeNodeVersion(
+    options.nodeVersion ?? process.versions.node,
+    (options.clock ?? SYSTEM_CLOCK).now(),
+  );
+  if (node) (node.severity === "problem" ? problems : warnings).push(node.message);
 
   try {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

@@ -101,11 +101,14 @@ export class ReconcileSchedule {
       metrics.reconciliations.inc({ outcome: "deferred" });
       if (this.deferred.has(op.id)) return;
       this.deferred.add(op.id);
-      logger.warn("reconciliation deferred: no final answer from the executor yet; asking again on each pass", {
-        event: "operation.reconcile_deferred",
-        operationId: op.id,
-        err: (error as Error).message,
-      });
+      logger.warn(
+        "reconciliation deferred: no final answer from the executor yet; asking again on each pass",
+        {
+          event: "operation.reconcile_deferred",
+          operationId: op.id,
+          err: (error as Error).message,
+        },
+      );
     }
   }
 }

@@ -32,16 +32,19 @@ describe("submit input, exactly", () => {
     ["92233720368547758.08", "a value whose units do not fit in 64 bits"],
     ["1234567890123456789012345678901234567890", "a 40-digit number"],
     [1e308, "the JSON number 1e308"],
-  ])("answers a takeProfit of %s (%s) with a 400 naming the field and its range", async (takeProfit) => {
-    t = await startTestApp();
-    const res = await t.call("POST", "/v1/operations", { body: submitBody({ takeProfit }) });
-    expect(res.status).toBe(400);
-    const problem = (await res.json()) as { errors: { code: string; path: string; message: string }[] };
-    expect(problem.errors).toEqual([
-      { code: "OUT_OF_RANGE", path: "body.takeProfit", message: "must be at most 92233720368547758.07" },
-    ]);
-    expect(operations().n).toBe(0);
-  });
+  ])(
+    "answers a takeProfit of %s (%s) with a 400 naming the field and its range",
+    async (takeProfit, _what) => {
+      t = await startTestApp();
+      const res = await t.call("POST", "/v1/operations", { body: submitBody({ takeProfit }) });
+      expect(res.status).toBe(400);
+      const problem = (await res.json()) as { errors: { code: string; path: string; message: string }[] };
+      expect(problem.errors).toEqual([
+        { code: "OUT_OF_RANGE", path: "body.takeProfit", message: "must be at most 92233720368547758.07" },
+      ]);
+      expect(operations().n).toBe(0);
+    },
+  );
 
   it("refuses a key given twice instead of letting the last one win", async () => {
     t = await startTestApp();
@@ -88,7 +91,7 @@ describe("submit input, exactly", () => {
       headers: { authorization: `Bearer ${t.tokens.operator}`, "content-type": "application/json" },
       body: chunks,
       duplex: "half",
-    } as RequestInit);
+    });
     expect(streamed.status).toBe(413);
   });
 

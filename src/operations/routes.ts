@@ -70,7 +70,7 @@ const closeRoute = createRoute({
     ...AUTH_ERRORS,
     404: problem("No such operation."),
     409: problem("The operation is not open (pending or failed)."),
-    400: problem("A body that is not empty and not `{}` or `{\"reason\":\"manual\"}`."),
+    400: problem('A body that is not empty and not `{}` or `{"reason":"manual"}`.'),
     502: problem("The executor refused to close it; it stays open."),
     504: problem(
       "The executor did not confirm the close, or refused a close asked again while an earlier one is unconfirmed: the close request is kept and reconciled shortly.",

@@ -1,12 +1,10 @@
 import { hash } from "node:crypto";
 import type { Clock } from "./clock.js";
 import type { Db } from "./db.js";
+import { isSecretKey } from "./secrets.js";
 
 /** `prev_hash` of the first entry. */
 export const GENESIS_HASH = "0".repeat(64);
-
-/** Keys dropped from details, at any depth, in case a caller passes a secret by mistake. */
-const SECRET_KEYS = /token|secret|password/i;
 
 /** One entry of the audit log. */
 export interface AuditEntry {
@@ -211,7 +209,8 @@ function withoutSecrets(value: unknown): Record<string, unknown> {
     if (Array.isArray(v)) return v.map((item) => strip(item, depth + 1));
     return Object.fromEntries(
       Object.entries(v as Record<string, unknown>)
-        .filter(([key]) => !SECRET_KEYS.test(key))
+        // Dropped at any depth, in case a caller passes a secret by mistake.
+        .filter(([key]) => !isSecretKey(key))
         .map(([key, item]) => [key, strip(item, depth + 1)]),
     );
   };

@@ -6,11 +6,11 @@ import DailyRotateFile from "winston-daily-rotate-file";
 import type { LoggingConfig } from "../config/schema.js";
 import { ConsoleTransport, prettyFormat, type ConsoleStreams } from "./console-transport.js";
 import { LokiTransport } from "./loki-transport.js";
+import { isSecretKey } from "./secrets.js";
 
 export type Logger = winston.Logger;
 
 /** Keys whose values never reach a log line. */
-const SECRET_KEYS = /token|secret|password|authorization|api[-_]?key|cookie/i;
 const REDACTED = "[redacted]";
 /** Least time between two reports of a failing file output. */
 const PROBLEM_REPORT_INTERVAL_MS = 60_000;
@@ -26,7 +26,7 @@ const redact = winston.format((info) => {
 });
 
 function redactValue(key: string, value: unknown, depth: number): unknown {
-  if (SECRET_KEYS.test(key) && value !== undefined && value !== null) return REDACTED;
+  if (isSecretKey(key) && value !== undefined && value !== null) return REDACTED;
   // An Error has no enumerable fields: as such it would be written as `{}`.
   if (value instanceof Error && depth < 4) {
     return redactValue(key, { name: value.name, message: value.message, stack: value.stack }, depth);

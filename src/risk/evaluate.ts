@@ -1,5 +1,5 @@
 import type { Side } from "../operations/model.js";
-import { divRound, formatFixed, multiply, pow10 } from "../platform/fixed-point.js";
+import { divRound, formatFixed, multiply, pow10, type Rounding } from "../platform/fixed-point.js";
 import type { RiskFailure, TradingState } from "./codes.js";
 import { RATIO_SCALE, type RiskLimits } from "./limits.js";
 import { autoSize } from "./sizing.js";
@@ -109,7 +109,7 @@ export function evaluateRisk(request: RiskRequest, usage: RiskUsage, limits: Ris
       code: "DRAWDOWN_EXCEEDED",
       message: "equity drawdown from its peak is beyond the limit",
       limit: formatFixed(limits.maxDrawdown, RATIO_SCALE),
-      observed: formatFixed(drawdownRatio(usage.equity, usage.peakEquity), RATIO_SCALE),
+      observed: formatFixed(drawdownRatio(usage.equity, usage.peakEquity, "up"), RATIO_SCALE),
     });
   }
   if (usage.cooldownUntil > usage.now) {
@@ -244,8 +244,11 @@ export function drawdownExceeds(equity: bigint, peak: bigint, maxPpm: bigint): b
   return (peak - equity) * pow10(RATIO_SCALE) > maxPpm * peak;
 }
 
-/** `(peak − equity) ÷ peak` in parts per million, rounded half-even; 0 when at or above the peak. */
-export function drawdownRatio(equity: bigint, peak: bigint): bigint {
+/**
+ * `(peak − equity) ÷ peak` in parts per million, rounded half-even, or `up` where it is reported
+ * as beyond a limit (so a breach never reads as equal to the limit); 0 when at or above the peak.
+ */
+export function drawdownRatio(equity: bigint, peak: bigint, rounding: Rounding = "half-even"): bigint {
   if (peak <= 0n || equity >= peak) return 0n;
-  return divRound((peak - equity) * pow10(RATIO_SCALE), peak);
+  return divRound((peak - equity) * pow10(RATIO_SCALE), peak, rounding);
 }

@@ -196,7 +196,7 @@ export class RiskLedger {
         code: "DRAWDOWN_EXCEEDED",
         message: "equity drawdown from its peak is beyond the limit",
         limit: formatFixed(this.limits.maxDrawdown, RATIO_SCALE),
-        observed: formatFixed(drawdownRatio(this.equity, this.persistent.peakEquity), RATIO_SCALE),
+        observed: formatFixed(drawdownRatio(this.equity, this.persistent.peakEquity, "up"), RATIO_SCALE),
       });
     }
     return failures;

@@ -170,9 +170,9 @@ describe("docker-compose.yml", () => {
 describe("Dockerfile", () => {
   const dockerfile = readFileSync(join(REPO, "Dockerfile"), "utf8");
 
-  it("builds in one node:20-bookworm-slim stage and runs in another, as a non-root user", () => {
+  it("builds in one node:24-bookworm-slim stage and runs in another, as a non-root user", () => {
     const stages = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
-    expect(stages).toEqual(["node:20-bookworm-slim", "node:20-bookworm-slim"]);
+    expect(stages).toEqual(["node:24-bookworm-slim", "node:24-bookworm-slim"]);
     expect(dockerfile).toMatch(/^RUN npm ci\b/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/OPSGUARD_SERVER_HOST=0\.0\.0\.0/);
