@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuditLog, canonicalJson, GENESIS_HASH } from "./audit.js";
 import { ManualClock } from "./clock.js";
 import { openDatabase, type Db } from "./db.js";
+import { isSecretKey } from "./secrets.js";
 
 let db: Db;
 let clock: ManualClock;
@@ -67,6 +68,17 @@ describe("AuditLog.append", () => {
     expect(audit.list({ limit: 10 })[0]!.details).toEqual(entry.details);
     const stored = db.prepare("SELECT details FROM audit_log").pluck().get() as string;
     expect(stored).not.toMatch(/og_x|"s"|"p"/);
+  });
+
+  it("drops every key the logs redact: one list of secret keys for both", () => {
+    const keys = ["authorization", "apiKey", "api_key", "cookie", "passphrase", "credentials", "privateKey"];
+    const entry = audit.append({
+      actor: "admin",
+      action: "x",
+      details: Object.fromEntries([...keys.map((k) => [k, "hidden"]), ["keep", 1]]),
+    });
+    expect(entry.details).toEqual({ keep: 1 });
+    for (const key of keys) expect(isSecretKey(key)).toBe(true);
   });
 
   it("stores bigints and dates in a form that still verifies", () => {
