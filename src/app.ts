@@ -21,6 +21,7 @@ import { Supervisor } from "./operations/supervisor.js";
 import { AuditLog } from "./platform/audit.js";
 import { SYSTEM_CLOCK, type Clock } from "./platform/clock.js";
 import { openDatabase, type Db } from "./platform/db.js";
+import { describeStorageError } from "./platform/storage.js";
 import { GroupCommit } from "./platform/group-commit.js";
 import { toNumber } from "./platform/fixed-point.js";
 import { createLogging, type Logger } from "./platform/logger.js";
@@ -34,7 +35,8 @@ import { loadLedger } from "./risk/load-ledger.js";
 import { RiskRepository } from "./risk/repository.js";
 import { riskRoutes } from "./risk/routes.js";
 import { CLOSE_REASONS, OPERATION_RESULTS } from "./operations/model.js";
-import { DomainError } from "./platform/errors.js";
+import { DomainError, StartupError } from "./platform/errors.js";
+import { describeUndeclared, operationsOnUndeclaredInstruments } from "./operations/undeclared.js";
 import { RECONCILE_OUTCOMES } from "./operations/reconciliation.js";
 
 /** What tests and the CLI may substitute; everything else comes from the config. */
@@ -82,6 +84,8 @@ export interface OpsguardApp {
 
 /** `service.name` of traces and the `service` label of logs. */
 export const SERVICE_NAME = "opsguard";
+/** How long a process stopping on a failed commit waits for its last log lines to be written. */
+const FATAL_FLUSH_DEADLINE_MS = 2_000;
 /** How long shutdown waits for spans and log lines to reach their destination. */
 const DEFAULT_FLUSH_DEADLINE_MS = 5_000;
 
@@ -114,23 +118,37 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
         onDropped: (lines) => metrics.telemetryDropped.inc({ signal: "logs" }, lines),
       });
   const { logger } = logging;
-  const db = openDatabase({ path: overrides.databasePath ?? databasePath(config) });
+  const dbPath = overrides.databasePath ?? databasePath(config);
+  const db = openDatabase({ path: dbPath });
+  let failing = false;
   const commits = new GroupCommit(
     db,
     overrides.onFatal ??
       ((error) => {
+        if (failing) return;
+        failing = true;
+        ready = false;
         // Memory already holds what the lost batch wrote; only a restart makes the two agree again.
+        const why = describeStorageError(error, dbPath);
+        process.stderr.write(`opsguard: a database commit failed, stopping: ${why}\n`);
         logger.error("a database commit failed; stopping so that the next start rebuilds from the database", {
           event: "db.commit_failed",
+          reason: why,
           error,
         });
-        process.exit(1);
+        // The line that says why must reach its outputs (the file, Loki) before the process ends.
+        void logging.close(FATAL_FLUSH_DEADLINE_MS).finally(() => process.exit(1));
       }),
   );
   const audit = new AuditLog(db, clock);
   const tokens = new TokenStore(db, clock);
   const limits = buildLimits(config);
   const repo = new OperationRepository(db);
+  const stranded = describeUndeclared(operationsOnUndeclaredInstruments(repo.listLive(), limits.instruments));
+  if (stranded) {
+    db.close();
+    throw new StartupError(stranded);
+  }
   const riskRepo = new RiskRepository(db);
   const ledger = loadLedger(repo, riskRepo, limits, clock);
   const executor = instrumentExecutor(
@@ -196,7 +214,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   http.notFound(notFoundHandler);
   // Outermost, so the SERVER span covers everything below it; without an exporter there is no
   // span to record, and the middleware is left out.
-  if (tracing.enabled) http.use(serverSpan(tracer));
+  if (tracing.enabled) {
+    http.use(serverSpan(tracer, { untracedPaths: config.telemetry.traces.untracedPaths }));
+  }
   http.use(requestId());
   http.use(httpMetrics(metrics));
 
@@ -219,6 +239,11 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   // After authentication: a caller without a valid token never gets a body read.
   http.use("/v1/*", limitBody({ maxBytes: config.server.maxBodyBytes }));
   http.use("/v1/*", exactJsonBody());
+  http.use("/v1/*", async (_c, next) => {
+    // Memory and the database disagree after a failed commit: nothing more is served.
+    if (failing) throw new DomainError("NOT_READY", "opsguard is stopping after a failed database commit");
+    await next();
+  });
   http.use("/v1/operations", async (c, next) => {
     // New operations wait until what a previous run left unknown has been asked about once.
     if (c.req.method === "POST" && !ready) {

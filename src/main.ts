@@ -8,6 +8,8 @@ import { ConfigError, loadConfig } from "./config/load.js";
 import { ROLES, TokenStore, type Role } from "./http/tokens.js";
 import { SYSTEM_CLOCK } from "./platform/clock.js";
 import { openDatabase } from "./platform/db.js";
+import { StartupError } from "./platform/errors.js";
+import { StorageError } from "./platform/storage.js";
 import { VERSION } from "./platform/version.js";
 
 const USAGE = `opsguard ${VERSION}: operations under risk control, measured end to end
@@ -94,6 +96,10 @@ main(process.argv.slice(2)).then(
     if (error instanceof ConfigError || error instanceof UsageError) {
       console.error(error.message);
       process.exit(2);
+    }
+    if (error instanceof StartupError || error instanceof StorageError) {
+      console.error(`opsguard: ${error.message}`);
+      process.exit(1);
     }
     console.error(error);
     process.exit(1);

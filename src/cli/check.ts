@@ -3,7 +3,9 @@ import { databasePath } from "../app.js";
 import { loadConfig, ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { SYSTEM_CLOCK, type Clock } from "../platform/clock.js";
-import { quickCheck } from "../platform/db.js";
+import { liveOperations, quickCheck } from "../platform/db.js";
+import { describeStorageError, unwritableDatabaseFiles } from "../platform/storage.js";
+import { describeUndeclared, operationsOnUndeclaredInstruments } from "../operations/undeclared.js";
 import { judgeNodeVersion } from "./node-support.js";
 
 /**
@@ -49,12 +51,17 @@ export function checkEnvironment(options: {
   }
 
   const db = databasePath(config);
+  problems.push(...unwritableDatabaseFiles(db).map((problem) => `database ${problem}`));
   if (existsSync(db)) {
     try {
       const result = quickCheck(db);
       if (result !== "ok") problems.push(`database ${db}: quick_check reports ${result}`);
+      const stranded = describeUndeclared(
+        operationsOnUndeclaredInstruments(liveOperations(db), new Set(Object.keys(config.instruments))),
+      );
+      if (stranded) problems.push(`database ${db}: ${stranded}`);
     } catch (error) {
-      problems.push(`database ${db}: ${(error as Error).message}`);
+      problems.push(`database ${describeStorageError(error, db)}`);
     }
   }
 

@@ -203,6 +203,11 @@ export const TracesConfig = z.object({
   maxQueueSize: z.number().int().positive().default(2048),
   /** Deadline of one export request. @default 5000 */
   exportTimeoutMs: z.number().int().positive().default(5000),
+  /**
+   * Paths whose requests get no span: scrapes and health probes arrive every few seconds and
+   * would bury the traces that matter. @default ["/metrics", "/healthz", "/readyz"]
+   */
+  untracedPaths: z.array(z.string().startsWith("/")).default(["/metrics", "/healthz", "/readyz"]),
 });
 export type TracesConfig = z.infer<typeof TracesConfig>;
 

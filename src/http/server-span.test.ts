@@ -33,7 +33,8 @@ function app(): Hono<AppEnv> {
   const http = new Hono<AppEnv>();
   http.onError(createErrorHandler(createSilentLogger()));
   http.notFound(notFoundHandler);
-  http.use(serverSpan(tracer));
+  http.use(serverSpan(tracer, { untracedPaths: ["/healthz"] }));
+  http.get("/healthz", (c) => c.json({ traced: trace.getActiveSpan() !== undefined }));
   http.get("/things/:id", (c) => {
     // Spans started while handling are children of the server span.
     tracer.startSpan("inner").end();
@@ -74,6 +75,12 @@ describe("serverSpan", () => {
     expect(span.status.code).toBe(SpanStatusCode.UNSET);
     const inner = exporter.getFinishedSpans().find((s) => s.name === "inner")!;
     expect(inner.parentSpanContext?.spanId).toBe(span.spanContext().spanId);
+  });
+
+  it("records no span for an untraced path, such as a health probe", async () => {
+    const res = await app().request("/healthz");
+    expect(await res.json()).toEqual({ traced: false });
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
   });
 
   it("continues the caller's trace from traceparent", async () => {

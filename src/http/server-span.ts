@@ -34,10 +34,16 @@ const headers: TextMapGetter<Headers> = {
  *
  * Only 5xx answers mark it an error (a risk rejection is a correct answer, not a failed request);
  * the domain error code is kept as an attribute either way, so the trace says why a request was
- * refused. Mount it outermost, and only when spans are exported.
+ * refused. Mount it outermost, and only when spans are exported. Requests to `untracedPaths`
+ * (scrapes, health probes) get no span at all.
  */
-export function serverSpan(tracer: Tracer): MiddlewareHandler {
+export function serverSpan(
+  tracer: Tracer,
+  { untracedPaths = [] }: { untracedPaths?: readonly string[] } = {},
+): MiddlewareHandler {
+  const untraced = new Set(untracedPaths);
   return async function serverSpan(c, next) {
+    if (untraced.has(c.req.path)) return next();
     const method = c.req.method;
     const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headers);
     const span = tracer.startSpan(

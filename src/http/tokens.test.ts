@@ -105,6 +105,19 @@ describe("TokenStore", () => {
     expect(server.verify(token)).toEqual({ id: "LaterCreated", name: "late", role: "viewer" });
     expect(server.count()).toBe(2);
   });
+
+  it("answers an unknown id without reading the tokens table", () => {
+    const path = join(dir, "opsguard.db");
+    const db = database(path);
+    const store = new TokenStore(db, new ManualClock());
+    const known = store.create("viewer", "known");
+    // Were an unknown id looked up, this would throw "no such table".
+    db.exec("ALTER TABLE api_tokens RENAME TO api_tokens_elsewhere");
+    for (let i = 0; i < 100; i++) {
+      expect(store.verify(`og_${String(i).padStart(12, "Z")}_${"s".repeat(43)}`)).toBeNull();
+    }
+    expect(store.verify(known.token)).toMatchObject({ id: known.id, role: "viewer" });
+  });
 });
 
 describe("writeSecretFile", () => {

@@ -55,15 +55,20 @@ export interface CreatedToken {
 /**
  * API bearer tokens, stored as sha256 of the secret only, checked in constant time.
  *
- * Known tokens are cached in memory; an unknown id falls through to a primary-key lookup every
- * time (misses are not cached), so a token created by another process, such as
- * `opsguard token create`, verifies as soon as it is committed.
+ * Every token is held in memory, loaded at start. An unknown id costs no query: SQLite's
+ * `data_version` says whether another connection (such as `opsguard token create` in another
+ * process) has committed since the tokens were loaded, and only then are they loaded again. So
+ * random ids cannot be used to load the database, and a new token works as soon as it is
+ * committed.
  */
 export class TokenStore {
   private readonly cache = new Map<string, StoredToken>();
   private readonly insert;
-  private readonly byId;
+  private readonly all;
   private readonly countAll;
+  private readonly version;
+  /** `data_version` when the tokens were last loaded. */
+  private loadedAt = -1;
 
   constructor(
     db: Db,
@@ -72,8 +77,12 @@ export class TokenStore {
     this.insert = db.prepare<[string, string, string, string, number]>(
       "INSERT INTO api_tokens (id, name, role, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",
     );
-    this.byId = db.prepare<[string], TokenRow>("SELECT name, role, secret_hash FROM api_tokens WHERE id = ?");
+    this.all = db.prepare<[], TokenRow & { id: string }>(
+      "SELECT id, name, role, secret_hash FROM api_tokens",
+    );
     this.countAll = db.prepare<[], bigint>("SELECT COUNT(*) FROM api_tokens").pluck();
+    this.version = db.prepare<[], bigint>("PRAGMA data_version").pluck();
+    this.load();
   }
 
   /** Makes a new token; the returned `token` is the only time the secret exists outside its hash. */
@@ -109,11 +118,26 @@ export class TokenStore {
   private lookup(id: string): StoredToken | undefined {
     const cached = this.cache.get(id);
     if (cached) return cached;
-    const row = this.byId.get(id);
-    if (!row || !isRole(row.role)) return undefined;
-    const stored = { name: row.name, role: row.role, secretHash: Buffer.from(row.secret_hash, "hex") };
-    this.cache.set(id, stored);
-    return stored;
+    if (this.dataVersion() === this.loadedAt) return undefined;
+    this.load();
+    return this.cache.get(id);
+  }
+
+  private load(): void {
+    this.loadedAt = this.dataVersion();
+    for (const row of this.all.all()) {
+      if (!isRole(row.role)) continue;
+      this.cache.set(row.id, {
+        name: row.name,
+        role: row.role,
+        secretHash: Buffer.from(row.secret_hash, "hex"),
+      });
+    }
+  }
+
+  /** Changes when another connection commits to the database; a pragma, not a table read. */
+  private dataVersion(): number {
+    return Number(this.version.get());
   }
 }
 

@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "./migrations.js";
+import { describeStorageError, StorageError, unwritableDatabaseFiles } from "./storage.js";
 
 export type Db = Database.Database;
 
@@ -19,19 +20,35 @@ export interface OpenDatabaseOptions {
  * Integers come back as `bigint`, so scaled money never loses a digit on the way out.
  */
 export function openDatabase({ path }: OpenDatabaseOptions): Db {
-  if (path !== ":memory:") {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (path === ":memory:") return configure(new Database(path));
+  let file = dirname(path);
+  try {
+    mkdirSync(file, { recursive: true, mode: 0o700 });
+    const unwritable = unwritableDatabaseFiles(path);
+    if (unwritable.length > 0) throw new StorageError(unwritable.join("; "));
+    file = path;
     // SQLite gives its -wal and -shm files the mode of the main file, so set it tight up front.
     closeSync(openSync(path, "a", 0o600));
+    return configure(new Database(path));
+  } catch (error) {
+    if (error instanceof StorageError) throw error;
+    throw new StorageError(describeStorageError(error, file), { cause: error });
   }
-  const db = new Database(path);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
-  db.defaultSafeIntegers(true);
-  migrate(db);
-  return db;
+}
+
+function configure(db: Db): Db {
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+    db.defaultSafeIntegers(true);
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }
 
 /** Applies every migration not yet applied, each in its own transaction. */
@@ -64,6 +81,19 @@ export function quickCheck(path: string): string {
     }
     const rows = db.pragma("quick_check") as { quick_check: string }[];
     return rows.map((row) => row.quick_check).join("; ");
+  } finally {
+    db.close();
+  }
+}
+
+/** The id and instrument of every pending or open operation in the database file at `path`, read-only. */
+export function liveOperations(path: string): { id: string; instrument: string }[] {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare("SELECT id, instrument FROM operations WHERE status IN ('pending', 'open')").all() as {
+      id: string;
+      instrument: string;
+    }[];
   } finally {
     db.close();
   }

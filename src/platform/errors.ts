@@ -49,3 +49,11 @@ export class DomainError extends Error {
     this.operationId = options?.operationId;
   }
 }
+
+/**
+ * A reason the service cannot start that the operator must fix, told in one line (the CLI prints
+ * the message alone and exits 1).
+ */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
