@@ -140,6 +140,21 @@ describe("submit input, exactly", () => {
     },
   );
 
+  it("spends a rate token only on an accepted operation: rejected submits do not lock a strategy out", async () => {
+    t = await startTestApp({ risk: { maxSubmitRate: { perSecond: 0.001, burst: 2 } } });
+    // A stop-loss above the price of a buy: rejected as INVALID_EXIT_LEVELS, three times.
+    for (let i = 0; i < 3; i++) {
+      const rejected = await t.call("POST", "/v1/operations", { body: submitBody({ stopLoss: "70000" }) });
+      expect(rejected.status).toBe(422);
+      expect(await rejected.json()).toMatchObject({ errors: [{ code: "INVALID_EXIT_LEVELS" }] });
+    }
+    expect((await t.call("POST", "/v1/operations", { body: submitBody() })).status).toBe(201);
+    expect((await t.call("POST", "/v1/operations", { body: submitBody() })).status).toBe(201);
+    const third = await t.call("POST", "/v1/operations", { body: submitBody() });
+    expect(third.status).toBe(422);
+    expect(await third.json()).toMatchObject({ errors: [{ code: "RATE_LIMITED" }] });
+  });
+
   it("takes a plain limit", async () => {
     t = await startTestApp();
     expect((await t.call("GET", "/v1/operations?limit=500")).status).toBe(200);

@@ -148,7 +148,6 @@ export class OperationsService {
     if (parsed && parsed.problems.length > 0) {
       throw new DomainError("VALIDATION_FAILED", "the operation has invalid amounts", parsed.problems);
     }
-    const withinRate = ledger.takeSubmitToken(body.strategy);
     let price: bigint | null = null;
     if (scales) {
       try {
@@ -161,7 +160,7 @@ export class OperationsService {
     // From here to the pending row nothing awaits: check, reservation and write are one step.
     const again = repo.findByClientId(body.strategy, body.clientId);
     if (again) return this.replay(again, requestHash);
-    const usage = ledger.usage(body.strategy, body.instrument, withinRate);
+    const usage = ledger.usage(body.strategy, body.instrument, ledger.hasSubmitToken(body.strategy));
     const request = {
       strategy: body.strategy,
       instrument: body.instrument,
@@ -188,6 +187,7 @@ export class OperationsService {
       }),
     );
     ledger.reserve(op);
+    ledger.spendSubmitToken(op.strategy);
     metrics.operationsSubmitted.inc({ strategy: op.strategy, instrument: op.instrument });
 
     return { operation: await tracked(this.opening, op.id, this.executeOnceRecorded(op)), replayed: false };

@@ -245,7 +245,7 @@ describe("every numeric limit: at and one unit inside pass, one unit beyond fail
     fc.assert(
       fc.property(rateCase, ([m, perSecond, burst]) => {
         const limits = limitsFor(m, { maxSubmitRate: { perSecond, burst } });
-        // Submit number burst + step at one instant, from a full bucket, as RiskLedger.takeSubmitToken does.
+        // Submit number burst + step at one instant, from a full bucket, as RiskLedger.spendSubmitToken does.
         const decide = (step: Step) => {
           let bucket: TokenBucket | undefined;
           let allowed = false;

@@ -150,37 +150,52 @@ describe("RiskLedger: loss streak", () => {
   });
 });
 
-describe("RiskLedger: takeSubmitToken", () => {
+describe("RiskLedger: submit tokens", () => {
+  /** Takes a token as the service does: look, then spend for an accepted operation. */
+  const take = (ledger: ReturnType<typeof setup>["ledger"], strategy: string): boolean => {
+    const has = ledger.hasSubmitToken(strategy);
+    if (has) ledger.spendSubmitToken(strategy);
+    return has;
+  };
+
   it("allows the burst, refuses, then refills at perSecond", () => {
     const { ledger, clock } = setup();
-    expect([
-      ledger.takeSubmitToken("trend"),
-      ledger.takeSubmitToken("trend"),
-      ledger.takeSubmitToken("trend"),
-    ]).toEqual([true, true, false]);
+    expect([take(ledger, "trend"), take(ledger, "trend"), take(ledger, "trend")]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     clock.advance(999);
-    expect(ledger.takeSubmitToken("trend")).toBe(false);
+    expect(take(ledger, "trend")).toBe(false);
     clock.advance(1);
-    expect(ledger.takeSubmitToken("trend")).toBe(true);
-    expect(ledger.takeSubmitToken("trend")).toBe(false);
+    expect(take(ledger, "trend")).toBe(true);
+    expect(take(ledger, "trend")).toBe(false);
+  });
+
+  it("spends nothing by looking: only an accepted operation spends a token", () => {
+    const { ledger } = setup();
+    for (let i = 0; i < 10; i++) expect(ledger.hasSubmitToken("trend")).toBe(true);
+    ledger.spendSubmitToken("trend");
+    ledger.spendSubmitToken("trend");
+    expect(ledger.hasSubmitToken("trend")).toBe(false);
   });
 
   it("keeps one bucket per strategy", () => {
     const { ledger } = setup();
-    ledger.takeSubmitToken("trend");
-    ledger.takeSubmitToken("trend");
-    expect(ledger.takeSubmitToken("trend")).toBe(false);
-    expect(ledger.takeSubmitToken("revert")).toBe(true);
+    take(ledger, "trend");
+    take(ledger, "trend");
+    expect(take(ledger, "trend")).toBe(false);
+    expect(take(ledger, "revert")).toBe(true);
   });
 
   it("does not keep state for undeclared strategies", () => {
     const { ledger } = setup();
-    for (let i = 0; i < 1000; i += 1) ledger.takeSubmitToken(`ghost-${i}`);
+    for (let i = 0; i < 1000; i += 1) take(ledger, `ghost-${i}`);
     // Nothing is stored, so the same undeclared name is never charged (it is rejected elsewhere).
-    for (let i = 0; i < 5; i += 1) expect(ledger.takeSubmitToken("ghost")).toBe(true);
+    for (let i = 0; i < 5; i += 1) expect(take(ledger, "ghost")).toBe(true);
     const buckets = Reflect.get(ledger, "buckets") as Map<string, unknown>;
     expect(buckets.size).toBe(0);
-    ledger.takeSubmitToken("trend");
+    ledger.spendSubmitToken("trend");
     expect([...buckets.keys()]).toEqual(["trend"]);
   });
 });

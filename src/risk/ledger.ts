@@ -4,7 +4,7 @@ import { formatFixed, toNumber } from "../platform/fixed-point.js";
 import type { RiskFailure, TradingState } from "./codes.js";
 import { drawdownExceeds, drawdownRatio, type RiskUsage } from "./evaluate.js";
 import { RATIO_SCALE, type RiskLimits } from "./limits.js";
-import { takeToken, type TokenBucket } from "./token-bucket.js";
+import { hasToken, takeToken, type TokenBucket } from "./token-bucket.js";
 
 /** An operation as far as exposure is concerned. */
 export interface Position {
@@ -101,13 +101,23 @@ export class RiskLedger {
     return this.limits.startingEquity + this.persistent.realizedPnl;
   }
 
-  /** Takes a token from the strategy's submit-rate bucket; every submit attempt spends one. */
-  takeSubmitToken(strategy: string): boolean {
+  /**
+   * Whether the strategy's submit-rate bucket holds a token now; nothing is spent. The bucket
+   * bounds how fast a strategy takes risk, so only an accepted operation spends a token (see
+   * {@link spendSubmitToken}): a rejected submit takes no risk, and a strategy whose orders are
+   * refused for another reason is not also locked out of its next, valid one.
+   */
+  hasSubmitToken(strategy: string): boolean {
     const { perSecond, burst } = this.limits.maxSubmitRate;
-    const { allowed, bucket } = takeToken(this.buckets.get(strategy), this.clock.now(), perSecond, burst);
+    return hasToken(this.buckets.get(strategy), this.clock.now(), perSecond, burst);
+  }
+
+  /** Spends one token of the strategy's submit-rate bucket, for an accepted operation. */
+  spendSubmitToken(strategy: string): void {
+    const { perSecond, burst } = this.limits.maxSubmitRate;
+    const { bucket } = takeToken(this.buckets.get(strategy), this.clock.now(), perSecond, burst);
     // Unknown strategies are rejected anyway; do not let their names grow the map.
     if (this.limits.strategies.has(strategy)) this.buckets.set(strategy, bucket);
-    return allowed;
   }
 
   /** The usage a request for `strategy` on `instrument` is judged against. */

@@ -19,3 +19,13 @@ export function takeToken(
   if (tokens >= 1) return { allowed: true, bucket: { tokens: tokens - 1, at: now } };
   return { allowed: false, bucket: { tokens, at: now } };
 }
+
+/** Whether `bucket`, refilled for the time elapsed, holds a whole token now. Changes nothing. */
+export function hasToken(
+  bucket: TokenBucket | undefined,
+  now: number,
+  perSecond: number,
+  burst: number,
+): boolean {
+  return takeToken(bucket, now, perSecond, burst).allowed;
+}
