@@ -205,6 +205,16 @@ export function riskDashboard(): dashboard.Dashboard {
           ),
           timeSeries(
             {
+              title: "Fills beyond the risk check",
+              description:
+                "Opens filled at a notional beyond what the risk check reserved (the quote plus risk.maxSlippageBps), per second, by instrument: the venue filled past the limit price it was given, or a sell filled far above its quote. Exposure may then be above its limit. Alert OpsguardFillBeyondReservation.",
+              unit: UNITS.operationsPerSecond,
+            },
+            [prom(sumBy(["instrument"], rate("opsguard_fills_beyond_reservation_total")), "{{instrument}}")],
+            { bars: true },
+          ),
+          timeSeries(
+            {
               title: "Unrealized P&L by instrument",
               description: "P&L of open operations at the last supervised price, by instrument.",
               unit: UNITS.money,

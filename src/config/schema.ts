@@ -93,6 +93,13 @@ export const RiskConfig = z.object({
     .prefault({}),
   /** Share of equity put at risk by a `size: "auto"` operation (to its stop-loss). @default 0.01 */
   riskPerOperation: Ratio.default(0.01),
+  /**
+   * How far from the quote an open may fill, in basis points. The risk check judges notional and
+   * exposure at the worst price in that range, and the executor is told not to fill beyond it
+   * (`limitPrice`), so an accepted operation stays within its limits at any fill it allows.
+   * @default 50
+   */
+  maxSlippageBps: z.number().int().min(0).max(5000).default(50),
   /** Close every open operation when trading is halted automatically. @default false */
   flattenOnAutoHalt: z.boolean().default(false),
 });

@@ -28,6 +28,12 @@ export interface OrderRequest {
   /** The side of the position: `close` trades the opposite way. */
   side: Side;
   size: bigint;
+  /**
+   * For an open: the worst price it may fill at, in the instrument's price units (the most a buy
+   * pays, the least a sell receives). A venue must not fill beyond it. Closes have none: a close
+   * must happen.
+   */
+  limitPrice?: bigint;
 }
 
 /** What the executor knows of an operation, for reconciliation after a restart. */

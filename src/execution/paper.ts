@@ -111,7 +111,7 @@ export class PaperExecutor implements Executor {
     return Promise.resolve({ instrument, price: this.priceOf(instrument), at: this.options.clock.now() });
   }
 
-  async open({ operationId, instrument, side, size }: OrderRequest): Promise<Fill> {
+  async open({ operationId, instrument, side, size, limitPrice }: OrderRequest): Promise<Fill> {
     const known = this.order(operationId);
     if (known) return fillOf(known.entry_price, known.entry_at);
     this.priceOf(instrument); // unknown instruments fail before the latency
@@ -120,6 +120,13 @@ export class PaperExecutor implements Executor {
     if (again) return fillOf(again.entry_price, again.entry_at);
     this.maybeFail("open", operationId);
     const price = this.slipped(this.priceOf(instrument), side, "open");
+    // A venue honours the limit price: rather no fill than one beyond it.
+    if (limitPrice !== undefined && (side === "buy" ? price > limitPrice : price < limitPrice)) {
+      throw new ExecutionError(
+        `paper: operation ${operationId} would fill at ${price} units, beyond its limit price of ${limitPrice}`,
+        "refused",
+      );
+    }
     const at = this.options.clock.now();
     this.write(() => this.stmts.insert.run(operationId, instrument, side, size, price, at));
     // Whoever inserted first wins; read back what the venue holds.

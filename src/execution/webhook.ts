@@ -219,6 +219,9 @@ export class WebhookExecutor implements Executor {
         instrument: order.instrument,
         side: order.side,
         size: formatFixed(order.size, scales.sizePrecision),
+        ...(order.limitPrice === undefined
+          ? {}
+          : { limitPrice: formatFixed(order.limitPrice, scales.pricePrecision) }),
       });
     }
     let mayHaveActed = false;

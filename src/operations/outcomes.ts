@@ -2,6 +2,7 @@ import { DomainError } from "../platform/errors.js";
 import { formatFixed, toNumber } from "../platform/fixed-point.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
+import type { RiskLimits } from "../risk/limits.js";
 import { resultOf, type CloseReason, type Operation } from "./model.js";
 
 /**
@@ -50,6 +51,31 @@ export function refused(
     [{ code: "EXECUTION_FAILED", message: reason }],
     { operationId: op.id },
   );
+}
+
+/**
+ * Counts and logs an open that filled at a notional beyond what the risk check reserved: the
+ * venue filled past the limit price it was given, or a sell filled far above its quote. The fill
+ * is booked as it happened; exposure may then be above its limit
+ * (`opsguard_fills_beyond_reservation_total`, alert OpsguardFillBeyondReservation).
+ */
+export function fillBeyondReservation(
+  { metrics, logger, limits }: { metrics: Metrics; logger: Logger; limits: RiskLimits },
+  op: Operation,
+  price: bigint,
+  notional: bigint,
+): void {
+  const scales = limits.instruments.get(op.instrument)!;
+  metrics.fillsBeyondReservation.inc({ instrument: op.instrument });
+  logger.error("an open filled beyond what the risk check reserved; booked as filled", {
+    event: "operation.fill_beyond_reservation",
+    operationId: op.id,
+    instrument: op.instrument,
+    side: op.side,
+    price: formatFixed(price, scales.price),
+    notional: formatFixed(notional, limits.moneyScale),
+    reserved: formatFixed(op.notional, limits.moneyScale),
+  });
 }
 
 /** Counts and logs a booked close: result, gross profit or loss, lifetime, pattern, intervention. */

@@ -144,21 +144,23 @@ describe("POST /v1/operations", () => {
   });
 
   it("sizes automatically from equity, risk per operation and stop distance", async () => {
-    // 100000 equity × 1% ÷ (65000 − 63000) = 0.5 BTC
+    // The stop distance is taken from the most the buy may pay (the quote + risk.maxSlippageBps,
+    // 65000 + 0.5% = 65325): 100000 equity × 1% ÷ (65325 − 63000) = 0.4301 BTC, filled at 65000.
     const res = await t.call("POST", "/v1/operations", {
       body: submitBody({ size: "auto", stopLoss: "63000" }),
     });
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ size: "0.5000", notional: "32500.00", autoSized: true });
+    expect(await res.json()).toMatchObject({ size: "0.4301", notional: "27956.50", autoSized: true });
   });
 
   it("caps an automatic size at the notional limit instead of rejecting it", async () => {
-    // The risk budget buys 1 BTC (65000), more than maxNotionalPerOperation (50000) allows.
+    // The risk budget buys 1000 ÷ (65325 − 64100) = 0.8163 BTC, more than maxNotionalPerOperation
+    // allows at the most the buy may pay: 50000 ÷ 65325 = 0.7654 BTC.
     const res = await t.call("POST", "/v1/operations", {
-      body: submitBody({ size: "auto", stopLoss: "64000" }),
+      body: submitBody({ size: "auto", stopLoss: "64100" }),
     });
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ size: "0.7692", notional: "49998.00", autoSized: true });
+    expect(await res.json()).toMatchObject({ size: "0.7654", notional: "49751.00", autoSized: true });
   });
 
   it("records a failed execution, answers 502 and frees the exposure it reserved", async () => {

@@ -12,9 +12,10 @@ import type { BookDeps } from "./book.js";
 import { Closes } from "./closes.js";
 import { failPending } from "./fail.js";
 import { tracked } from "./in-flight.js";
-import { refused, unconfirmed } from "./outcomes.js";
+import { fillBeyondReservation, refused, unconfirmed } from "./outcomes.js";
 import { ReconcileSchedule, type ReconcileOutcome, type UnconfirmedView } from "./reconciliation.js";
 import { checkRisk } from "./risk-check.js";
+import { fillRange, limitPriceOf } from "../risk/evaluate.js";
 import { hashRequest, parseAmounts, pendingOperation, submitOutcome } from "./submit-input.js";
 import { recordTradingState, type TradingStateChange, type TradingStateDeps } from "./trading-state.js";
 
@@ -161,6 +162,7 @@ export class OperationsService {
     const again = repo.findByClientId(body.strategy, body.clientId);
     if (again) return this.replay(again, requestHash);
     const usage = ledger.usage(body.strategy, body.instrument, ledger.hasSubmitToken(body.strategy));
+    const range = price === null ? undefined : fillRange(price, limits.maxSlippageBps);
     const request = {
       strategy: body.strategy,
       instrument: body.instrument,
@@ -170,6 +172,7 @@ export class OperationsService {
       stopLoss: parsed?.stopLoss ?? null,
       takeProfit: parsed?.takeProfit ?? null,
       price,
+      fillRange: range,
     } as const;
     const decision = checkRisk(this.deps, request, usage, body.clientId);
 
@@ -190,7 +193,9 @@ export class OperationsService {
     ledger.spendSubmitToken(op.strategy);
     metrics.operationsSubmitted.inc({ strategy: op.strategy, instrument: op.instrument });
 
-    return { operation: await tracked(this.opening, op.id, this.executeOnceRecorded(op)), replayed: false };
+    const limitPrice = range && limitPriceOf(op.side, range);
+    const execution = this.executeOnceRecorded(op, limitPrice);
+    return { operation: await tracked(this.opening, op.id, execution), replayed: false };
   }
 
   /**
@@ -283,7 +288,7 @@ export class OperationsService {
   }
 
   /** Executes `op` once its pending row is committed: no execution a crash could forget. */
-  private async executeOnceRecorded(op: Operation): Promise<Operation> {
+  private async executeOnceRecorded(op: Operation, limitPrice: bigint | undefined): Promise<Operation> {
     try {
       await this.deps.commits.durable();
     } catch (error) {
@@ -291,10 +296,10 @@ export class OperationsService {
       this.deps.ledger.release(op);
       throw error;
     }
-    return this.execute(op);
+    return this.execute(op, limitPrice);
   }
 
-  private async execute(op: Operation): Promise<Operation> {
+  private async execute(op: Operation, limitPrice: bigint | undefined): Promise<Operation> {
     const { executor, metrics, logger, commits } = this.deps;
     let fill: Fill;
     try {
@@ -303,6 +308,7 @@ export class OperationsService {
         instrument: op.instrument,
         side: op.side,
         size: op.size,
+        limitPrice,
       });
     } catch (error) {
       const reason = (error as Error).message;
@@ -340,6 +346,8 @@ export class OperationsService {
   private markOpen(op: Operation, fill: Fill): void {
     const scales = this.deps.limits.instruments.get(op.instrument)!;
     const notional = multiply(fill.price, scales.price, op.size, scales.size, this.deps.limits.moneyScale);
+    // The fill is booked as it happened; one beyond what the risk check allowed for is news.
+    if (notional > op.notional) fillBeyondReservation(this.deps, op, fill.price, notional);
     dbWrite(this.deps.tracer, "operation.open", () =>
       this.deps.commits.write(() => this.deps.repo.markOpen(op.id, fill.price, notional, fill.at)),
     );

@@ -39,7 +39,8 @@ describe("unconfirmed executions", () => {
     expect(replay.status).toBe(200);
     const { id } = (await replay.json()) as { id: string; status: string };
     expect(await get(id)).toMatchObject({ status: "pending" });
-    expect(t.app.ledger.view().exposureTotal).toBe(650_000n); // still reserved
+    // Still reserved, at the most the buy may pay: 0.1 × 65000 × (1 + 0.5%).
+    expect(t.app.ledger.view().exposureTotal).toBe(653_250n);
 
     await t.app.supervisor.tick(); // within the grace period: a request may still be landing
     expect(await get(id)).toMatchObject({ status: "pending" });

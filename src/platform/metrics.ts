@@ -144,6 +144,12 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
       labelNames: ["reason"] as const,
       registers,
     }),
+    fillsBeyondReservation: new Counter({
+      name: "opsguard_fills_beyond_reservation_total",
+      help: "Opens that filled at a notional beyond what the risk check reserved (the quote plus risk.maxSlippageBps), by instrument.",
+      labelNames: ["instrument"] as const,
+      registers,
+    }),
     reconciliations: new Counter({
       name: "opsguard_reconciliations_total",
       help: "Executions with an unknown outcome asked about, by what was found (open, closed, failed, still_open) or deferred when the executor did not answer.",
@@ -196,6 +202,7 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
       closeReasons,
       reconcileOutcomes,
     }: DeclaredNames): void {
+      for (const instrument of instruments) metrics.fillsBeyondReservation.inc({ instrument }, 0);
       for (const strategy of strategies) {
         for (const instrument of instruments) {
           for (const counter of [metrics.operationsSubmitted, metrics.profit, metrics.loss]) {

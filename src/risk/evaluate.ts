@@ -15,6 +15,12 @@ export interface RiskRequest {
   takeProfit: bigint | null;
   /** The current price of the instrument; null when the instrument is unknown. */
   price: bigint | null;
+  /**
+   * The prices an open may fill at (the quote ± risk.maxSlippageBps; see {@link fillRange}):
+   * notional and exposure are judged at `high`, an automatic size's risk from the side's worse
+   * end. Without it, everything is judged at `price`.
+   */
+  fillRange?: { low: bigint; high: bigint };
 }
 
 /** The usage the request is judged against: a snapshot of the ledger, all O(1) to build. */
@@ -143,6 +149,8 @@ export function evaluateRisk(request: RiskRequest, usage: RiskUsage, limits: Ris
     });
   }
   failures.push(...checkExitLevels(request, request.price, instrument.price));
+  // Notional is judged at the highest price the open may fill at: no allowed fill breaks a limit.
+  const highest = request.fillRange?.high ?? request.price;
 
   let size: bigint;
   if (request.size === "auto") {
@@ -157,7 +165,11 @@ export function evaluateRisk(request: RiskRequest, usage: RiskUsage, limits: Ris
         equity: usage.equity,
         moneyScale: limits.moneyScale,
         riskPerOperation: limits.riskPerOperation,
-        entryPrice: request.price,
+        // The worse entry for the risk to the stop: a buy filled high, a sell filled low.
+        entryPrice:
+          request.side === "buy"
+            ? (request.fillRange?.high ?? request.price)
+            : (request.fillRange?.low ?? request.price),
         stopLoss: request.stopLoss,
         priceScale: instrument.price,
         sizeScale: instrument.size,
@@ -166,7 +178,7 @@ export function evaluateRisk(request: RiskRequest, usage: RiskUsage, limits: Ris
       // largest size whose notional stays within the per-operation limit.
       const byNotional =
         (limits.maxNotionalPerOperation * pow10(instrument.price + instrument.size)) /
-        (request.price * pow10(limits.moneyScale));
+        (highest * pow10(limits.moneyScale));
       size = [computed, instrument.maxPositionSize, byNotional].reduce((a, b) => (b < a ? b : a));
       if (size === 0n) {
         fail({
@@ -188,7 +200,7 @@ export function evaluateRisk(request: RiskRequest, usage: RiskUsage, limits: Ris
     }
   }
 
-  const notional = multiply(request.price, instrument.price, size, instrument.size, limits.moneyScale);
+  const notional = multiply(highest, instrument.price, size, instrument.size, limits.moneyScale);
   if (notional > limits.maxNotionalPerOperation) {
     fail({
       code: "NOTIONAL_EXCEEDED",
@@ -251,4 +263,21 @@ export function drawdownExceeds(equity: bigint, peak: bigint, maxPpm: bigint): b
 export function drawdownRatio(equity: bigint, peak: bigint, rounding: Rounding = "half-even"): bigint {
   if (peak <= 0n || equity >= peak) return 0n;
   return divRound((peak - equity) * pow10(RATIO_SCALE), peak, rounding);
+}
+
+/**
+ * The prices an open may fill at: the quote moved `bps` basis points either way, rounded outward
+ * (`high` up, `low` down) so the range always holds every fill the bound allows.
+ */
+export function fillRange(price: bigint, bps: number): { low: bigint; high: bigint } {
+  const b = BigInt(bps);
+  return {
+    low: divRound(price * (10_000n - b), 10_000n, "down"),
+    high: divRound(price * (10_000n + b), 10_000n, "up"),
+  };
+}
+
+/** The worst price an open on `side` may fill at: the most a buy pays, the least a sell receives. */
+export function limitPriceOf(side: Side, range: { low: bigint; high: bigint }): bigint {
+  return side === "buy" ? range.high : range.low;
 }

@@ -28,6 +28,8 @@ export interface RiskLimits {
   lossStreak: { maxConsecutive: number; cooldownMs: number };
   /** Parts per million. */
   riskPerOperation: bigint;
+  /** How far from the quote an open may fill, in basis points. */
+  maxSlippageBps: number;
 }
 
 /** Parses the risk section of the config into {@link RiskLimits}. */
@@ -64,5 +66,6 @@ export function buildLimits(config: Config): RiskLimits {
       cooldownMs: risk.lossStreak.cooldownSec * 1000,
     },
     riskPerOperation: parseFixed(risk.riskPerOperation, RATIO_SCALE),
+    maxSlippageBps: risk.maxSlippageBps,
   };
 }
