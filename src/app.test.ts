@@ -43,6 +43,9 @@ describe("service routes", () => {
     };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
+      "/v1/backups",
+      "/v1/backups/restore-drill",
+      "/v1/backups/runs/{id}",
       "/v1/operations",
       "/v1/operations/{id}",
       "/v1/operations/{id}/close",
@@ -52,7 +55,7 @@ describe("service routes", () => {
     expect(doc.paths["/v1/operations"]!.post!.security).toEqual([{ Bearer: [] }]);
     expect(doc.components.securitySchemes.Bearer).toMatchObject({ type: "http", scheme: "bearer" });
     expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(["SubmitOperation", "Operation", "Problem"]),
+      expect.arrayContaining(["SubmitOperation", "Operation", "Problem", "MaintenanceRun", "Backups"]),
     );
   });
 

@@ -25,7 +25,20 @@ import { describeStorageError } from "./platform/storage.js";
 import { GroupCommit } from "./platform/group-commit.js";
 import { toNumber } from "./platform/fixed-point.js";
 import { createLogging, type Logger } from "./platform/logger.js";
-import { createMetrics, createRegistry, type Metrics, type MetricsRegistry } from "./platform/metrics.js";
+import {
+  createMetrics,
+  createRegistry,
+  standardizeCounterNames,
+  type Metrics,
+  type MetricsRegistry,
+} from "./platform/metrics.js";
+import { BackupManager } from "./maintenance/backups.js";
+import { registerMaintenanceMetrics } from "./maintenance/metrics.js";
+import type { BackupRepository } from "./maintenance/repository.js";
+import { Restic } from "./maintenance/restic.js";
+import { maintenanceRoutes } from "./maintenance/routes.js";
+import { startMaintenance, type MaintenanceSchedule } from "./maintenance/scheduler.js";
+import { backupSettings, ensurePasswordFile } from "./maintenance/settings.js";
 import { startTracing, type Tracing } from "./platform/tracing.js";
 import { VERSION } from "./platform/version.js";
 import { drawdownRatio } from "./risk/evaluate.js";
@@ -43,6 +56,10 @@ import { RECONCILE_OUTCOMES } from "./operations/reconciliation.js";
 export interface AppOverrides {
   clock?: Clock;
   logger?: Logger;
+  /** The config file in use: backed up with the database. */
+  configPath?: string;
+  /** The backup repository; restic with the `backup.*` settings by default. */
+  backupRepository?: BackupRepository;
   executor?: Executor;
   /** Database path; defaults to `<dataDir>/opsguard.db`. */
   databasePath?: string;
@@ -67,6 +84,8 @@ export interface OpsguardApp {
   ledger: RiskLedger;
   limits: RiskLimits;
   executor: Executor;
+  /** Backups, restore drills and repository checks. */
+  backups: BackupManager;
   /** Starts supervising and reconciles what a previous process left unknown; then it is ready. */
   start(): Promise<void>;
   /**
@@ -171,6 +190,41 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     flattenOnAutoHalt: config.risk.flattenOnAutoHalt,
     reconcileAfterMs: config.executor.reconcileAfterMs,
   });
+  const backupConfig = backupSettings(config);
+  try {
+    ensurePasswordFile(backupConfig);
+  } catch (error) {
+    // Trading does not wait for backups: each backup fails with this reason until it is fixed.
+    logger.error((error as Error).message, { event: "backup.password_missing" });
+  }
+  const backups = new BackupManager({
+    config: config.backup,
+    dataDir: config.dataDir,
+    db,
+    commits,
+    restic:
+      overrides.backupRepository ??
+      new Restic({
+        binary: config.backup.resticBinary,
+        repository: backupConfig.repository,
+        passwordFile: backupConfig.passwordFile,
+        env: backupConfig.env,
+        timeoutMs: config.backup.timeoutMs,
+        cacheDir: backupConfig.cacheDir,
+      }),
+    clock,
+    logger,
+    tracer,
+    instance: backupConfig.instance,
+    configPath: overrides.configPath,
+  });
+  let schedule: MaintenanceSchedule | undefined;
+  registerMaintenanceMetrics(registry, () => ({
+    summary: (kind) => backups.runs.summary(kind),
+    scheduled: config.backup.enabled,
+  }));
+  standardizeCounterNames(registry);
+
   const supervisor = new Supervisor({
     service,
     executor,
@@ -257,6 +311,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   });
   http.route("/", operationRoutes({ service, repo, limits }));
   http.route("/", riskRoutes({ ledger, limits, service, currency: config.accounting.currency }));
+  http.route("/", maintenanceRoutes({ manager: backups, logger }));
 
   http.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",
@@ -287,6 +342,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     ledger,
     limits,
     executor,
+    backups,
     flushLogs: (deadlineMs) => logging.close(deadlineMs),
     get ready() {
       return ready;
@@ -297,10 +353,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       supervisor.start();
       await service.reconcileUnresolved();
       ready = true;
+      if (config.backup.enabled) schedule = startMaintenance(backups, config.backup, logger);
     },
     async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {
       ready = false;
+      schedule?.stop();
       await supervisor.stop();
+      // A backup, drill or check under way finishes (restic's own deadline bounds it).
+      await backups.idle();
       // Start-up reconciliations may still be out; each is bounded by the executor's deadlines.
       await Promise.allSettled(service.reconciling());
       await executor.stop?.();

@@ -2,7 +2,9 @@
 import { parseArgs } from "node:util";
 import { databasePath } from "./app.js";
 import { checkEnvironment } from "./cli/check.js";
+import { BACKUP_USAGE, runBackupCommand } from "./cli/backup.js";
 import { runDemo } from "./cli/demo.js";
+import { UsageError } from "./cli/usage-error.js";
 import { startServer, stopOnSignals } from "./cli/serve.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import { ROLES, TokenStore, type Role } from "./http/tokens.js";
@@ -10,6 +12,7 @@ import { SYSTEM_CLOCK } from "./platform/clock.js";
 import { openDatabase } from "./platform/db.js";
 import { StartupError } from "./platform/errors.js";
 import { StorageError } from "./platform/storage.js";
+import { ResticError } from "./maintenance/restic-errors.js";
 import { VERSION } from "./platform/version.js";
 
 const USAGE = `opsguard ${VERSION}: operations under risk control, measured end to end
@@ -21,12 +24,16 @@ Commands:
   demo                        run the service with a built-in strategy, in <dataDir>/demo
   check                       validate the config and environment; exit 1 listing every problem
   token create --role ROLE    print a new API token (ROLE: viewer, operator, admin) [--name NAME]
+  backup run|list|drill|check|restore
+                              backups with restic: see below
 
 Options:
   --config FILE   YAML config (default: opsguard.yaml if present, or OPSGUARD_CONFIG)
   --help          show this help
 
-Every config key can be set by an OPSGUARD_* variable, e.g. OPSGUARD_SERVER_PORT=9090.`;
+Every config key can be set by an OPSGUARD_* variable, e.g. OPSGUARD_SERVER_PORT=9090.
+
+${BACKUP_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -36,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       config: { type: "string" },
       role: { type: "string" },
       name: { type: "string" },
+      to: { type: "string" },
+      all: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -48,7 +57,8 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "serve": {
-      await startServer(load(), {}, (running) => stopOnSignals(running));
+      const { config, source } = loadConfig({ path: values.config, env: process.env });
+      await startServer(config, { configPath: source }, (running) => stopOnSignals(running));
       return -1;
     }
     case "demo": {
@@ -65,6 +75,19 @@ async function main(argv: string[]): Promise<number> {
       }
       console.log(`opsguard check: ok (data in ${config!.dataDir}, executor ${config!.executor.type})`);
       return 0;
+    }
+    case "backup": {
+      const { config, source } = loadConfig({ path: values.config, env: process.env });
+      return runBackupCommand(
+        sub,
+        { snapshot: positionals[2], to: values.to, all: values.all },
+        config,
+        source,
+        {
+          out: (line) => console.log(line),
+          err: process.stderr,
+        },
+      );
     }
     case "token": {
       if (sub !== "create") throw new UsageError("usage: opsguard token create --role viewer|operator|admin");
@@ -86,8 +109,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
-
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
@@ -97,7 +118,7 @@ main(process.argv.slice(2)).then(
       console.error(error.message);
       process.exit(2);
     }
-    if (error instanceof StartupError || error instanceof StorageError) {
+    if (error instanceof StartupError || error instanceof StorageError || error instanceof ResticError) {
       console.error(`opsguard: ${error.message}`);
       process.exit(1);
     }

@@ -16,6 +16,10 @@ const MINIMUM_ROLE: Readonly<Record<string, Role>> = {
   "GET /v1/operations/{id}": "viewer",
   "GET /v1/risk": "viewer",
   "PUT /v1/risk/state": "admin",
+  "POST /v1/backups": "admin",
+  "GET /v1/backups": "admin",
+  "GET /v1/backups/runs/{id}": "admin",
+  "POST /v1/backups/restore-drill": "admin",
 };
 
 /** Routes served without a token and outside the OpenAPI document (`/metrics` has no bearer file here). */

@@ -12,6 +12,7 @@ import {
   type Quote,
 } from "../src/execution/executor.js";
 import type { Role } from "../src/http/tokens.js";
+import type { BackupRepository } from "../src/maintenance/repository.js";
 import { SYSTEM_CLOCK, type Clock } from "../src/platform/clock.js";
 import { createSilentLogger } from "../src/platform/logger.js";
 
@@ -26,6 +27,8 @@ export function testConfig(dataDir: string, input: ConfigInput = {}): Config {
     dataDir,
     ...input,
     supervisor: { monitorIntervalMs: 60_000, ...input.supervisor },
+    // Backups run restic; the tests of backups turn them on.
+    backup: { enabled: false, ...input.backup },
     executor: {
       ...input.executor,
       paper: { latencyMs: 0, slippageBps: 0, stepMs: 60_000, ...input.executor?.paper },
@@ -50,7 +53,13 @@ export interface TestApp {
 export async function startTestApp(input: ConfigInput = {}, overrides: AppOverrides = {}): Promise<TestApp> {
   const dataDir = tempDir();
   const config = testConfig(dataDir, input);
-  const app = createApp(config, { logger: createSilentLogger(), runtimeMetrics: false, ...overrides });
+  const app = createApp(config, {
+    logger: createSilentLogger(),
+    runtimeMetrics: false,
+    // Only the tests of backups run restic; elsewhere a backup fails at once.
+    ...(config.backup.enabled ? {} : { backupRepository: NO_BACKUPS }),
+    ...overrides,
+  });
   const tokens = {
     viewer: app.tokens.create("viewer", "test-viewer").token,
     operator: app.tokens.create("operator", "test-operator").token,
@@ -80,6 +89,14 @@ export async function startTestApp(input: ConfigInput = {}, overrides: AppOverri
     },
   };
 }
+
+/** A backup repository for tests that do not test backups: every call fails at once. */
+const NO_BACKUPS: BackupRepository = new Proxy({} as BackupRepository, {
+  get: (_target, name) =>
+    name === "then"
+      ? undefined
+      : () => Promise.reject(new Error("backups are not set up in this test (backup.enabled is false)")),
+});
 
 let sequence = 0;
 /** A valid submit body; fields may be overridden. */

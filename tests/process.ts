@@ -27,7 +27,14 @@ export async function startChild(
 ): Promise<Child> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
   const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH, OPSGUARD_DATA_DIR: dataDir, OPSGUARD_SERVER_PORT: "0", ...env },
+    // Backups run restic on a schedule: the tests of backups turn them on.
+    env: {
+      PATH: process.env.PATH,
+      OPSGUARD_DATA_DIR: dataDir,
+      OPSGUARD_SERVER_PORT: "0",
+      OPSGUARD_BACKUP_ENABLED: "false",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -1,5 +1,6 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { logsDashboard } from "./logs.js";
+import { maintenanceDashboard } from "./maintenance.js";
 import { operationsDashboard } from "./operations.js";
 import { overviewDashboard } from "./overview.js";
 import { performanceDashboard } from "./performance.js";
@@ -14,4 +15,5 @@ export const DASHBOARDS: readonly (() => dashboard.Dashboard)[] = [
   performanceDashboard,
   runtimeDashboard,
   logsDashboard,
+  maintenanceDashboard,
 ];

@@ -19,12 +19,26 @@ beforeEach(() => {
 
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Writes `opsguard.yaml` in the test folder with `dataDir` set and the given lines appended. */
+/**
+ * Writes `opsguard.yaml` in the test folder with `dataDir` set and the given lines appended. Its
+ * backups go to a remote repository with a password kept outside the data folder, as a careful
+ * setup has them: the backup warnings have tests of their own.
+ */
 function writeConfig(...lines: string[]): string {
   const path = join(dir, "opsguard.yaml");
-  writeFileSync(path, [`dataDir: ${dataDir}`, ...lines].join("\n"));
+  writeFileSync(path, [`dataDir: ${dataDir}`, ...CAREFUL_BACKUP, ...lines].join("\n"));
   return path;
 }
+
+const CAREFUL_BACKUP = [
+  "backup:",
+  "  repository: sftp:backups.example:/opsguard",
+  "  passwordFile: /etc/opsguard/backup-password",
+];
+const CAREFUL_BACKUP_ENV = {
+  OPSGUARD_BACKUP_REPOSITORY: "sftp:backups.example:/opsguard",
+  OPSGUARD_BACKUP_PASSWORD_FILE: "/etc/opsguard/backup-password",
+};
 
 /** Writes a secret file with exactly `mode`, whatever the umask. */
 function writeSecret(name: string, mode: number, contents = "s3cret\n"): string {
@@ -57,6 +71,16 @@ describe("checkEnvironment", () => {
     expect(result.warnings).toEqual([]);
     expect(result.config?.dataDir).toBe(dataDir);
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+  });
+
+  it("warns that a repository on the data folder's disk, and a password in it, are lost with it", () => {
+    writeFileSync(join(dir, "plain.yaml"), `dataDir: ${dataDir}\n`);
+    const { problems, warnings } = check({ path: join(dir, "plain.yaml"), env: {} });
+    expect(problems).toEqual([]);
+    expect(warnings).toEqual([
+      `backup.repository ${dataDir}-backups is on the same disk as the data folder: it does not survive the loss of that disk; use another disk or a remote repository (s3:, sftp:, rest:, b2:)`,
+      `backup.passwordFile ${join(dataDir, "backup-password")} is in the data folder: keep a copy elsewhere, or the backups cannot be read once the data folder is lost`,
+    ]);
   });
 
   it("lists every problem at once", () => {
@@ -201,7 +225,7 @@ describe("opsguard check (the built CLI)", () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
     const child = spawnSync(process.execPath, [MAIN, "check"], {
       cwd: dir,
-      env: { PATH: process.env.PATH, ...env },
+      env: { PATH: process.env.PATH, ...CAREFUL_BACKUP_ENV, ...env },
       encoding: "utf8",
       timeout: 15_000,
     });

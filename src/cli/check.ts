@@ -7,6 +7,8 @@ import { liveOperations, quickCheck } from "../platform/db.js";
 import { describeStorageError, unwritableDatabaseFiles } from "../platform/storage.js";
 import { describeUndeclared, operationsOnUndeclaredInstruments } from "../operations/undeclared.js";
 import { judgeNodeVersion } from "./node-support.js";
+import { backupSettings } from "../maintenance/settings.js";
+import { dirname, resolve } from "node:path";
 
 /**
  * Validates the configuration and the environment it will run in. Returns every problem found;
@@ -81,10 +83,45 @@ export function checkEnvironment(options: {
     }
   }
 
+  warnings.push(...backupWarnings(config));
+
   if (!config.auth.enabled && !isLoopback(config.server.host)) {
     problems.push(`auth.enabled is false while server.host ${config.server.host} is not a loopback address`);
   }
   return { problems, warnings, config };
+}
+
+/**
+ * What makes backups weaker than they look: a repository on the data folder's disk does not
+ * survive the loss of that disk, and a password kept only in the data folder is lost with it.
+ */
+function backupWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  let settings;
+  try {
+    settings = backupSettings(config);
+  } catch (error) {
+    return [`backup.environmentFile: ${(error as Error).message}`];
+  }
+  if (settings.local) {
+    const device = (path: string): number | undefined => {
+      for (let p = resolve(path); ; p = dirname(p)) {
+        if (existsSync(p)) return statSync(p).dev;
+        if (p === dirname(p)) return undefined;
+      }
+    };
+    if (device(settings.repository) === device(config.dataDir)) {
+      warnings.push(
+        `backup.repository ${settings.repository} is on the same disk as the data folder: it does not survive the loss of that disk; use another disk or a remote repository (s3:, sftp:, rest:, b2:)`,
+      );
+    }
+  }
+  if (resolve(settings.passwordFile).startsWith(`${resolve(config.dataDir)}/`)) {
+    warnings.push(
+      `backup.passwordFile ${settings.passwordFile} is in the data folder: keep a copy elsewhere, or the backups cannot be read once the data folder is lost`,
+    );
+  }
+  return warnings;
 }
 
 function isLoopback(host: string): boolean {

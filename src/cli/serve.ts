@@ -1,5 +1,10 @@
 import { serve, type ServerType } from "@hono/node-server";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { createApp, type AppOverrides, type OpsguardApp } from "../app.js";
+import { PidLock } from "../maintenance/pid-lock.js";
+import { StartupError } from "../platform/errors.js";
+import { describeStorageError, StorageError } from "../platform/storage.js";
 import type { Config } from "../config/schema.js";
 import { ensureAdminToken } from "../http/tokens.js";
 
@@ -26,7 +31,27 @@ export async function startServer(
   /** Called once it listens, before reconciliation: the place to install signal handlers. */
   onListening?: (running: RunningServer) => void,
 ): Promise<RunningServer> {
-  const app = createApp(config, overrides);
+  // One service per data folder; a restore in place also looks for this lock.
+  const serving = new PidLock(join(config.dataDir, "opsguard.pid"));
+  let acquired: boolean;
+  try {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    acquired = serving.acquire();
+  } catch (error) {
+    throw new StorageError(describeStorageError(error, serving.path), { cause: error });
+  }
+  if (!acquired) {
+    throw new StartupError(
+      `another opsguard (pid ${serving.liveHolder() ?? "?"}) serves from ${config.dataDir}`,
+    );
+  }
+  let app: OpsguardApp;
+  try {
+    app = createApp(config, overrides);
+  } catch (error) {
+    serving.release();
+    throw error;
+  }
   if (config.auth.enabled) {
     const { path, created } = ensureAdminToken(app.tokens, config.dataDir, app.logger);
     if (created) process.stderr.write(`opsguard: created an admin token in ${path} (mode 0600)\n`);
@@ -70,6 +95,7 @@ export async function startServer(
       // Spans and logs share what is left, so a hung collector and a hung Loki cannot add up.
       await app.stop(remaining() / 2);
       app.logger.info("stopped", { event: "server.stopped" });
+      serving.release();
       await app.flushLogs(remaining());
     },
   };

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { Config } from "./schema.js";
@@ -124,27 +125,36 @@ let envKeys: Map<string, string[]> | undefined;
 function envKeyIndex(): Map<string, string[]> {
   if (envKeys) return envKeys;
   envKeys = new Map();
-  const walk = (node: unknown, path: string[], section: boolean): void => {
+  // The schema itself is walked, so optional keys without a default have their variable too.
+  const walk = (node: z.ZodType, path: string[], section: boolean): void => {
     if (path.length > 0) envKeys!.set(path.map(toEnvSegment).join("_"), path);
+    const shape = objectShape(node);
     // Sections with user-chosen keys (instruments) are overridden whole, not key by key.
-    if (!section || node === null || typeof node !== "object" || Array.isArray(node)) return;
-    for (const [key, child] of Object.entries(node))
+    if (!section || !shape) return;
+    for (const [key, child] of Object.entries(shape))
       walk(child, [...path, key], path.length === 0 ? key !== "instruments" : true);
   };
-  walk(Config.parse({}), [], true);
-  // Optional keys without defaults do not appear in the parsed defaults.
-  for (const path of [
-    ["metrics", "bearerTokenFile"],
-    ["executor", "webhook", "url"],
-    ["executor", "webhook", "tokenFile"],
-    ["logging", "loki", "url"],
-    ["logging", "loki", "tokenFile"],
-    ["logging", "loki", "tenant"],
-    ["telemetry", "traces", "endpoint"],
-  ]) {
-    envKeys.set(path.map(toEnvSegment).join("_"), path);
-  }
+  walk(Config, [], true);
   return envKeys;
+}
+
+/** The fields of an object schema under its optional, default and pipe wrappers; undefined for a leaf. */
+function objectShape(schema: z.ZodType): Record<string, z.ZodType> | undefined {
+  let def = (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+  for (;;) {
+    if (def.type === "object") return def.shape;
+    const inner = def.innerType ?? (def.type === "pipe" ? def.in : undefined);
+    if (!inner) return undefined;
+    def = (inner as unknown as { _zod: { def: SchemaDef } })._zod.def;
+  }
+}
+
+/** What {@link objectShape} reads of a zod 4 schema's definition. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
 }
 
 function toEnvSegment(key: string): string {

@@ -1,3 +1,4 @@
+import { Cron as CronJob } from "croner";
 import { z } from "zod";
 
 /** A decimal amount written as a string or a number, kept as text until a scale is known. */
@@ -148,6 +149,95 @@ export const WebhookExecutorConfig = z.object({
 
 export type WebhookExecutorConfig = z.infer<typeof WebhookExecutorConfig>;
 
+/** A cron expression (5 or 6 fields, as croner reads them), or "off". */
+const Cron = z
+  .string()
+  .min(1)
+  .superRefine((pattern, ctx) => {
+    if (pattern === "off") return;
+    try {
+      new CronJob(pattern, { paused: true }).stop();
+    } catch (error) {
+      ctx.addIssue({
+        code: "custom",
+        message: `not a cron expression ("off" turns it off): ${(error as Error).message}`,
+      });
+    }
+  });
+
+export const BackupConfig = z.object({
+  /**
+   * Take backups, drills and repository checks on their schedules inside `serve`; the commands
+   * and the API work either way. @default true
+   */
+  enabled: z.boolean().default(true),
+  /**
+   * The restic repository: a folder, or any restic backend (`s3:…`, `sftp:…`, `rest:…`, `b2:…`).
+   * Relative paths are under the data folder's parent. Passed to restic in its environment, never on
+   * the command line. By default `<dataDir>-backups`, a folder beside the data folder.
+   */
+  repository: z.string().min(1).optional(),
+  /**
+   * File holding the repository password. Created (mode 0600, random) when it does not exist and
+   * the repository is a local folder and does not exist yet. By default
+   * `<dataDir>/backup-password`.
+   */
+  passwordFile: z.string().min(1).optional(),
+  /**
+   * File of `KEY=value` lines added to restic's environment: the credentials of a remote backend
+   * (AWS_ACCESS_KEY_ID, B2_ACCOUNT_KEY, …). Never logged, never on a command line.
+   */
+  environmentFile: z.string().min(1).optional(),
+  /**
+   * More files and folders to back up with the database and the config, e.g. a models folder;
+   * relative paths are from the working directory. @default []
+   */
+  paths: z.array(z.string().min(1)).default([]),
+  /** Tags on every snapshot, besides `opsguard` and `instance:<name>`. @default [] */
+  tags: z.array(z.string().regex(/^[\w.:-]+$/, "letters, digits, _ . : -")).default([]),
+  /**
+   * The name that tells this instance's snapshots from others' in a shared repository (the tag
+   * `instance:<name>`). By default the host name.
+   */
+  instance: z
+    .string()
+    .regex(/^[\w.-]+$/, "letters, digits, _ . -")
+    .optional(),
+  /** The restic binary. @default "restic" */
+  resticBinary: z.string().min(1).default("restic"),
+  /** Deadline of one restic command; past it, it is stopped and the run fails. @default 1800000 */
+  timeoutMs: z.number().int().positive().default(1_800_000),
+  schedule: z
+    .object({
+      /** When to take a backup, as a cron expression, or "off". @default "17 * * * *" (hourly) */
+      backup: Cron.default("17 * * * *"),
+      /** When to run a restore drill. @default "43 3 * * *" (daily) */
+      drill: Cron.default("43 3 * * *"),
+      /** When to run `restic check`. @default "7 4 * * 0" (weekly) */
+      check: Cron.default("7 4 * * 0"),
+    })
+    .prefault({}),
+  retention: z
+    .object({
+      /** Snapshots kept regardless of age. @default 24 */
+      keepLast: z.number().int().min(1).default(24),
+      /** One snapshot kept for each of the last N days. @default 7 */
+      keepDaily: z.number().int().min(0).default(7),
+      /** One snapshot kept for each of the last N weeks. @default 4 */
+      keepWeekly: z.number().int().min(0).default(4),
+      /** One snapshot kept for each of the last N months. @default 6 */
+      keepMonthly: z.number().int().min(0).default(6),
+    })
+    .prefault({}),
+  /** Share of the repository's data a scheduled `restic check` reads back, e.g. "5%" or "1/10". @default "5%" */
+  checkReadDataSubset: z
+    .string()
+    .regex(/^(\d+(\.\d+)?%|\d+\/\d+)$/, 'a percentage such as "5%", or "n/t"')
+    .default("5%"),
+});
+
+export type BackupConfig = z.infer<typeof BackupConfig>;
+
 export const LoggingConfig = z.object({
   /** Least severe level written. @default "info" */
   level: z.enum(["error", "warn", "info", "debug"]).default("info"),
@@ -292,6 +382,7 @@ export const Config = z
         monitorIntervalMs: z.number().int().min(10).default(500),
       })
       .prefault({}),
+    backup: BackupConfig.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (Object.keys(config.instruments).length === 0) {

@@ -20,6 +20,7 @@ const TITLES: Record<ErrorCode, string> = {
   NOT_FOUND: "Not found",
   IDEMPOTENCY_CONFLICT: "Idempotency key reused with another request",
   INVALID_STATE: "Not possible in the current state",
+  ALREADY_RUNNING: "Already running",
   PAYLOAD_TOO_LARGE: "Request body too large",
   UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
   RISK_REJECTED: "Rejected by risk controls",

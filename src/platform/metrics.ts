@@ -397,7 +397,7 @@ export function createRegistry(): MetricsRegistry {
  * prom-client renames its counters that way on the first OpenMetrics scrape; doing it up front
  * means every rendering, the first included, agrees. Lookups by the `_total` name still work.
  */
-function standardizeCounterNames(registry: MetricsRegistry): void {
+export function standardizeCounterNames(registry: MetricsRegistry): void {
   for (const metric of registry.getMetricsAsArray()) {
     // The type declares `name` read-only; prom-client itself assigns it the same way.
     // MetricType is declared as an enum but not exported at run time: compare its string value.

@@ -86,4 +86,18 @@ export const MIGRATIONS: readonly string[] = [
     exit_at      INTEGER
   ) STRICT;
   `,
+  // Backups, restore drills and repository checks: what ran, when, and how it ended.
+  `
+  CREATE TABLE maintenance_runs (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('backup', 'drill', 'check')),
+    trigger     TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+    reason      TEXT,
+    details     TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX maintenance_runs_by_kind ON maintenance_runs (kind, started_at);
+  `,
 ];

@@ -32,6 +32,7 @@ const EXPECTED_UIDS = [
   "opsguard-performance",
   "opsguard-runtime",
   "opsguard-logs",
+  "opsguard-maintenance",
 ];
 /** Grafana's own variables, always defined. */
 const BUILT_IN_VARIABLES = new Set([

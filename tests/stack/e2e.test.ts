@@ -128,7 +128,13 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
       startAlertmanager(writeAlertmanagerConfig(root.path, receiver.url), root.path),
       // The paper market's seed, explicit: its failures (1% of opens and closes in the demo) are
       // drawn from it, and with 42 the 19th execution fails, seconds into the run.
-      startChild(dataDir, ["demo"], { OPSGUARD_EXECUTOR_PAPER_SEED: "42" }, "demo/admin-token"),
+      // Backups on, as for a user: the demo's first backup, drill and check fill the Maintenance dashboard.
+      startChild(
+        dataDir,
+        ["demo"],
+        { OPSGUARD_EXECUTOR_PAPER_SEED: "42", OPSGUARD_BACKUP_ENABLED: "true" },
+        "demo/admin-token",
+      ),
     ]);
     prometheus = await startPrometheus({
       dir: root.path,

@@ -1,0 +1,145 @@
+import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import { buildDashboard } from "./frame.js";
+import { UNITS, statPanel, thresholds, timeSeries, valueMappings } from "./panels.js";
+import { increaseOverRange, series, sumBy } from "./promql.js";
+import { prom } from "./queries.js";
+
+/** Age of the last success of a kind of run, in seconds: `time() - <prefix>_last_success_…`. */
+const age = (prefix: string): string => `time() - max(${series(`${prefix}_last_success_timestamp_seconds`)})`;
+
+const SUCCESS_MAPPINGS = (): dashboard.ValueMapping[] =>
+  valueMappings({ 0: ["failed", "red"], 1: ["succeeded", "green"] });
+
+/** The stat panels of one kind of run: how long ago it last succeeded, and how the last one went. */
+function lastRunStats(prefix: string, what: string, warnAfter: number, alertAfter: number) {
+  return [
+    statPanel(
+      {
+        title: `Last successful ${what}`,
+        description: `Time since the last successful ${what} finished. Very large when there has been none.`,
+        unit: UNITS.seconds,
+      },
+      [prom(age(prefix))],
+      { thresholds: thresholds(["green", null], ["orange", warnAfter], ["red", alertAfter]) },
+    ),
+    statPanel(
+      { title: `Last ${what}`, description: `How the last ${what} ended.`, unit: UNITS.none },
+      [prom(`min(${series(`${prefix}_last_run_success`)})`)],
+      { mappings: SUCCESS_MAPPINGS(), thresholds: thresholds(["red", null], ["green", 1]) },
+    ),
+    statPanel(
+      {
+        title: `${what[0]!.toUpperCase()}${what.slice(1)}s in range`,
+        description: `${what}s finished in the dashboard's range, by result.`,
+        unit: UNITS.count,
+      },
+      [prom(sumBy(["result"], increaseOverRange(`${prefix}_runs_total`)), "{{result}}", { instant: true })],
+      { thresholds: thresholds(["blue", null]) },
+    ),
+  ];
+}
+
+/** opsguard-maintenance: backups, restore drills and repository checks. */
+export function maintenanceDashboard(): dashboard.Dashboard {
+  return buildDashboard({
+    uid: "opsguard-maintenance",
+    title: "opsguard / Maintenance",
+    description:
+      "Backups with restic: how old the last good one is, how they went, their sizes; restore drills that prove a snapshot restores; repository checks.",
+    variables: ["instance"],
+    rows: [
+      {
+        title: "Backups",
+        panels: [
+          ...lastRunStats("opsguard_backup", "backup", 2 * 3600, 3 * 3600),
+          statPanel(
+            {
+              title: "Snapshots",
+              description: "This instance's snapshots in the repository after the last backup's retention.",
+              unit: UNITS.count,
+            },
+            [prom(`max(${series("opsguard_backup_snapshots")})`)],
+            { thresholds: thresholds(["blue", null]) },
+          ),
+          timeSeries(
+            {
+              title: "Backup age",
+              description:
+                "Time since the last successful backup. It drops at each success; the alert OpsguardBackupTooOld fires above 3 hours.",
+              unit: UNITS.seconds,
+            },
+            [prom(age("opsguard_backup"), "age")],
+          ),
+          timeSeries(
+            {
+              title: "Backup size",
+              description:
+                "What the last successful backup read (processed) and what it added to the repository after deduplication.",
+              unit: UNITS.bytes,
+            },
+            [
+              prom(`max(${series("opsguard_backup_last_bytes_processed")})`, "processed"),
+              prom(`max(${series("opsguard_backup_last_bytes_added")})`, "added"),
+            ],
+          ),
+          timeSeries(
+            {
+              title: "Backup duration",
+              description: "How long the last backup took, from the copy of the database to the retention.",
+              unit: UNITS.seconds,
+            },
+            [prom(`max(${series("opsguard_backup_last_duration_seconds")})`, "duration")],
+          ),
+          timeSeries(
+            {
+              title: "Files backed up",
+              description:
+                "Files in the last successful backup: the database copy, the config, the manifest and `backup.paths`.",
+              unit: UNITS.count,
+            },
+            [prom(`max(${series("opsguard_backup_last_files")})`, "files")],
+          ),
+        ],
+      },
+      {
+        title: "Restore drills",
+        panels: [
+          ...lastRunStats("opsguard_restore_drill", "drill", 26 * 3600, 48 * 3600),
+          timeSeries(
+            {
+              title: "Drill age",
+              description:
+                "Time since the last successful restore drill; OpsguardRestoreDrillTooOld fires above two days.",
+              unit: UNITS.seconds,
+            },
+            [prom(age("opsguard_restore_drill"), "age")],
+          ),
+          timeSeries(
+            {
+              title: "Drill duration",
+              description: "How long the last drill took: restore, then every check against the manifest.",
+              unit: UNITS.seconds,
+            },
+            [prom(`max(${series("opsguard_restore_drill_last_duration_seconds")})`, "duration")],
+          ),
+        ],
+      },
+      {
+        title: "Repository checks",
+        panels: [
+          ...lastRunStats("opsguard_backup_check", "check", 8 * 86400, 15 * 86400),
+          statPanel(
+            {
+              title: "Check errors",
+              description:
+                "Errors the last `restic check` reported; OpsguardBackupCheckErrors fires above 0.",
+              unit: UNITS.count,
+            },
+            [prom(`max(${series("opsguard_backup_check_last_errors")})`)],
+            { thresholds: thresholds(["green", null], ["red", 1]) },
+          ),
+        ],
+      },
+    ],
+  });
+}
