@@ -190,7 +190,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     flattenOnAutoHalt: config.risk.flattenOnAutoHalt,
     reconcileAfterMs: config.executor.reconcileAfterMs,
   });
-  const backupConfig = backupSettings(config);
+  // The composition root hands restic the backend credentials of the process's environment.
+  const backupConfig = backupSettings(config, process.env);
   try {
     ensurePasswordFile(backupConfig);
   } catch (error) {

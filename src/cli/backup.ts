@@ -41,7 +41,7 @@ export async function runBackupCommand(
   configPath: string | undefined,
   output: CommandOutput,
 ): Promise<number> {
-  const settings = backupSettings(config);
+  const settings = backupSettings(config, process.env);
   ensurePasswordFile(settings);
   const logging = createLogging({
     config: { ...config.logging, console: { ...config.logging.console, enabled: false } },

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "../config/schema.js";
 import { writeSecretFile } from "../http/tokens.js";
 import { StartupError } from "../platform/errors.js";
@@ -22,22 +22,37 @@ export interface BackupSettings {
 const REMOTE = /^(?!local:)[a-z][a-z0-9]*:/i;
 
 /**
+ * The variables restic's backends read their credentials from (s3, b2, azure, gs, swift, rclone,
+ * rest). They are handed on from opsguard's own environment — a container's secrets — and nothing
+ * else of it is.
+ */
+const BACKEND_ENV = /^(AWS_|B2_|AZURE_|GOOGLE_|OS_|ST_|RCLONE_|RESTIC_REST_)/;
+
+/**
  * Resolves `backup.*` against the data folder: a local repository beside it (`<dataDir>-backups`)
  * and a password file in it by default; relative repository paths are under the data folder's
- * parent. Reads `environmentFile` (KEY=value lines) but never logs it.
+ * parent. restic's environment gets the backend credentials of `env` (opsguard's environment) and
+ * then of `environmentFile` (KEY=value lines); neither is ever logged.
  */
-export function backupSettings(config: Config): BackupSettings {
+export function backupSettings(config: Config, env: NodeJS.ProcessEnv = {}): BackupSettings {
   const dataDir = resolve(config.dataDir);
   const { backup } = config;
   const raw = backup.repository ?? join(dirname(dataDir), `${basename(dataDir)}-backups`);
   const local = !REMOTE.test(raw);
   const path = raw.replace(/^local:/, "");
-  const repository = local && !isAbsolute(path) ? resolve(dirname(dataDir), path) : raw;
+  const repository = local ? resolve(dirname(dataDir), path) : raw;
   return {
     repository,
     local,
     passwordFile: resolve(dataDir, backup.passwordFile ?? "backup-password"),
-    env: backup.environmentFile ? readEnvironmentFile(backup.environmentFile) : {},
+    env: {
+      ...Object.fromEntries(
+        Object.entries(env).filter(
+          (entry): entry is [string, string] => BACKEND_ENV.test(entry[0]) && entry[1] !== undefined,
+        ),
+      ),
+      ...(backup.environmentFile ? readEnvironmentFile(backup.environmentFile) : {}),
+    },
     instance: backup.instance ?? hostname().replace(/[^\w.-]/g, "-"),
     cacheDir: join(dataDir, "restic-cache"),
   };
