@@ -185,7 +185,8 @@ export const BackupConfig = z.object({
   passwordFile: z.string().min(1).optional(),
   /**
    * File of `KEY=value` lines added to restic's environment: the credentials of a remote backend
-   * (AWS_ACCESS_KEY_ID, B2_ACCOUNT_KEY, …). Never logged, never on a command line.
+   * (AWS_ACCESS_KEY_ID, B2_ACCOUNT_KEY, …), over those of opsguard's own environment. Never
+   * logged, never on a command line.
    */
   environmentFile: z.string().min(1).optional(),
   /**
