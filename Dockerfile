@@ -16,15 +16,20 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     OPSGUARD_SERVER_HOST=0.0.0.0 \
-    OPSGUARD_DATA_DIR=/data
+    OPSGUARD_DATA_DIR=/data \
+    OPSGUARD_BACKUP_REPOSITORY=/backups
 WORKDIR /app
+# Backups run restic; ca-certificates for remote repositories over HTTPS (s3:, rest:, b2:).
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends restic ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
 # package.json is read at run time for the version.
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The data folder belongs to the unprivileged `node` user of the base image; a named volume
 # mounted there takes over this ownership.
-RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
+RUN mkdir -p /data /backups && chown node:node /data /backups && chmod 0700 /data /backups
 USER node
 EXPOSE 8080
 # /readyz answers 200 once recovery is done; the image has no curl or wget, but it has node.

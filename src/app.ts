@@ -35,10 +35,9 @@ import {
 import { BackupManager } from "./maintenance/backups.js";
 import { registerMaintenanceMetrics } from "./maintenance/metrics.js";
 import type { BackupRepository } from "./maintenance/repository.js";
-import { Restic } from "./maintenance/restic.js";
 import { maintenanceRoutes } from "./maintenance/routes.js";
 import { startMaintenance, type MaintenanceSchedule } from "./maintenance/scheduler.js";
-import { backupSettings, ensurePasswordFile } from "./maintenance/settings.js";
+import { createBackupRepository } from "./maintenance/create.js";
 import { startTracing, type Tracing } from "./platform/tracing.js";
 import { VERSION } from "./platform/version.js";
 import { drawdownRatio } from "./risk/evaluate.js";
@@ -191,38 +190,26 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     reconcileAfterMs: config.executor.reconcileAfterMs,
   });
   // The composition root hands restic the backend credentials of the process's environment.
-  const backupConfig = backupSettings(config, process.env);
-  try {
-    ensurePasswordFile(backupConfig);
-  } catch (error) {
-    // Trading does not wait for backups: each backup fails with this reason until it is fixed.
-    logger.error((error as Error).message, { event: "backup.password_missing" });
-  }
+  const backupSetup = overrides.backupRepository
+    ? { repository: overrides.backupRepository, settings: undefined }
+    : createBackupRepository(config, process.env, logger);
   const backups = new BackupManager({
     config: config.backup,
     dataDir: config.dataDir,
     db,
     commits,
-    restic:
-      overrides.backupRepository ??
-      new Restic({
-        binary: config.backup.resticBinary,
-        repository: backupConfig.repository,
-        passwordFile: backupConfig.passwordFile,
-        env: backupConfig.env,
-        timeoutMs: config.backup.timeoutMs,
-        cacheDir: backupConfig.cacheDir,
-      }),
+    restic: backupSetup.repository,
     clock,
     logger,
     tracer,
-    instance: backupConfig.instance,
+    instance: backupSetup.settings?.instance ?? config.backup.instance ?? "opsguard",
+    repositoryPath: backupSetup.settings?.local ? backupSetup.settings.repository : undefined,
     configPath: overrides.configPath,
   });
   let schedule: MaintenanceSchedule | undefined;
   registerMaintenanceMetrics(registry, () => ({
     summary: (kind) => backups.runs.summary(kind),
-    scheduled: config.backup.enabled,
+    scheduled: (kind) => config.backup.enabled && config.backup.schedule[kind] !== "off",
   }));
   standardizeCounterNames(registry);
 
@@ -360,8 +347,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       ready = false;
       schedule?.stop();
       await supervisor.stop();
-      // A backup, drill or check under way finishes (restic's own deadline bounds it).
-      await backups.idle();
+      // A backup, drill or check under way is stopped, not waited for.
+      await backups.stop();
       // Start-up reconciliations may still be out; each is bounded by the executor's deadlines.
       await Promise.allSettled(service.reconciling());
       await executor.stop?.();

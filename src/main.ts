@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from "./config/load.js";
 import { ROLES, TokenStore, type Role } from "./http/tokens.js";
 import { SYSTEM_CLOCK } from "./platform/clock.js";
 import { openDatabase } from "./platform/db.js";
-import { StartupError } from "./platform/errors.js";
+import { DomainError, StartupError } from "./platform/errors.js";
 import { StorageError } from "./platform/storage.js";
 import { ResticError } from "./maintenance/restic-errors.js";
 import { VERSION } from "./platform/version.js";
@@ -118,7 +118,12 @@ main(process.argv.slice(2)).then(
       console.error(error.message);
       process.exit(2);
     }
-    if (error instanceof StartupError || error instanceof StorageError || error instanceof ResticError) {
+    if (
+      error instanceof StartupError ||
+      error instanceof StorageError ||
+      error instanceof ResticError ||
+      error instanceof DomainError
+    ) {
       console.error(`opsguard: ${error.message}`);
       process.exit(1);
     }

@@ -62,7 +62,17 @@ describe("opsguard backup (the CLI)", () => {
     expect(restored.stdout).toContain(`start opsguard on it with OPSGUARD_DATA_DIR=${beside}`);
     expect(readdirSync(beside).sort()).toEqual(["manifest.json", "opsguard.db"]);
 
-    // In place while the service runs: refused, naming it.
+    // A folder that already holds a database is never overwritten.
+    const again = run(["restore", "--to", beside]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain(
+      `${beside} already holds manifest.json, opsguard.db`.replace("manifest.json, ", ""),
+    );
+
+    // In place while the service runs — also when named with --to — is refused, naming it.
+    const into = run(["restore", "--to", dataDir]);
+    expect(into.status).toBe(1);
+    expect(into.stderr).toMatch(/opsguard is running on .* \(pid \d+\)/);
     const refused = run(["restore"]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(

@@ -32,6 +32,7 @@ describe("backups with restic", () => {
         risk: {
           maxSubmitRate: { perSecond: 10_000, burst: 10_000 },
           maxExposure: { total: "100000000", perInstrument: "100000000" },
+          maxDailyOperations: { global: 1_000_000, perStrategy: 1_000_000 },
         },
       },
       { logger },
@@ -56,7 +57,7 @@ describe("backups with restic", () => {
     const pump = (async () => {
       while (load) {
         during.push(submit(app).then((id) => acknowledged.push(id)));
-        await new Promise((resolve) => setTimeout(resolve, 2));
+        await new Promise((resolve) => setTimeout(resolve, 5));
       }
     })();
     await new Promise((resolve) => setTimeout(resolve, 20));

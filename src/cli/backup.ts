@@ -5,11 +5,11 @@ import { BackupManager, type Progress } from "../maintenance/backups.js";
 import { restoreSnapshot } from "../maintenance/restore.js";
 import { Restic } from "../maintenance/restic.js";
 import type { MaintenanceRun } from "../maintenance/runs.js";
-import { backupSettings, ensurePasswordFile } from "../maintenance/settings.js";
+import { backupSettings, ensurePasswordFile, type BackupSettings } from "../maintenance/settings.js";
 import { SYSTEM_CLOCK } from "../platform/clock.js";
 import { openDatabase } from "../platform/db.js";
 import { GroupCommit } from "../platform/group-commit.js";
-import { createLogging } from "../platform/logger.js";
+import { createLogging, type Logger } from "../platform/logger.js";
 import { UsageError } from "./usage-error.js";
 
 /** `opsguard backup …` usage, for the CLI's help. */
@@ -41,6 +41,8 @@ export async function runBackupCommand(
   configPath: string | undefined,
   output: CommandOutput,
 ): Promise<number> {
+  if (!["run", "drill", "check", "list", "restore"].includes(sub ?? ""))
+    throw new UsageError(`usage:\n${BACKUP_USAGE}`);
   const settings = backupSettings(config, process.env);
   ensurePasswordFile(settings);
   const logging = createLogging({
@@ -48,10 +50,6 @@ export async function runBackupCommand(
     dataDir: config.dataDir,
     env: config.env,
     service: "opsguard",
-  });
-  const db = openDatabase({ path: join(config.dataDir, "opsguard.db") });
-  const commits = new GroupCommit(db, (error) => {
-    throw error;
   });
   const restic = new Restic({
     binary: config.backup.resticBinary,
@@ -61,71 +59,95 @@ export async function runBackupCommand(
     timeoutMs: config.backup.timeoutMs,
     cacheDir: settings.cacheDir,
   });
-  const manager = new BackupManager({
-    config: config.backup,
-    dataDir: config.dataDir,
-    db,
-    commits,
-    restic,
-    clock: SYSTEM_CLOCK,
-    logger: logging.logger,
-    tracer: trace.getTracer("opsguard"),
-    instance: settings.instance,
-    configPath,
-    copy: "vacuum",
-  });
+  const tags = [`instance:${settings.instance}`];
   const progress = progressLine(output.err);
   try {
-    switch (sub) {
-      case "run":
-        return report(await manager.backup("cli", progress.show).done, output, progress);
-      case "drill":
-        return report(await manager.drill("cli", progress.show).done, output, progress);
-      case "check":
-        return report(await manager.check("cli").done, output, progress);
-      case "list": {
-        const snapshots = args.all ? await restic.snapshots() : await manager.snapshots();
-        output.out(
-          `repository ${settings.local ? settings.repository : "(remote)"}, instance ${settings.instance}`,
-        );
-        output.out(snapshots.length === 0 ? "no snapshots" : "snapshot  time                      tags");
-        for (const s of snapshots)
-          output.out(`${s.shortId.padEnd(9)} ${s.time.slice(0, 25).padEnd(25)} ${s.tags.join(",")}`);
-        for (const run of manager.runs.recent(10)) output.out(describeRun(run));
-        return 0;
-      }
-      case "restore": {
-        const result = await restoreSnapshot({
-          restic,
-          snapshots: () => manager.snapshots(),
-          dataDir: config.dataDir,
-          logger: logging.logger,
-          snapshot: args.snapshot,
-          to: args.to,
-          onProgress: progress.show,
-        });
-        progress.clear();
-        output.out(
-          `restored snapshot ${result.snapshot.shortId} (${result.snapshot.time}): ${result.database}`,
-        );
-        if (result.config) output.out(`its config: ${result.config}`);
-        if (result.files) output.out(`its other files: ${result.files}`);
-        if (result.replaced) output.out(`the files it replaced: ${result.replaced}`);
-        output.out(
-          args.to
-            ? `start opsguard on it with OPSGUARD_DATA_DIR=${args.to}${result.config ? ` --config ${result.config}` : ""}`
-            : "start opsguard: it recovers from the restored state as after a crash",
-        );
-        return 0;
-      }
-      default:
-        throw new UsageError(`usage:\n${BACKUP_USAGE}`);
+    // A restore never opens the database: it may be the damaged file a restore is for.
+    if (sub === "restore") {
+      const result = await restoreSnapshot({
+        restic,
+        snapshots: () => restic.snapshots({ tags }),
+        dataDir: config.dataDir,
+        logger: logging.logger,
+        snapshot: args.snapshot,
+        to: args.to,
+        onProgress: progress.show,
+      });
+      progress.clear();
+      output.out(
+        `restored snapshot ${result.snapshot.shortId} (${result.snapshot.time}): ${result.database}`,
+      );
+      if (result.config) output.out(`its config: ${result.config}`);
+      if (result.files) output.out(`its other files: ${result.files}`);
+      if (result.replaced) output.out(`the files it replaced: ${result.replaced}`);
+      output.out(
+        args.to && !result.replaced
+          ? `start opsguard on it with OPSGUARD_DATA_DIR=${args.to}${result.config ? ` --config ${result.config}` : ""}`
+          : "start opsguard: it recovers from the restored state as after a crash",
+      );
+      return 0;
     }
+    return await withManager(config, configPath, restic, settings, logging.logger, async (manager) => {
+      switch (sub) {
+        case "run":
+          return report(await manager.backup("cli", progress.show).done, output, progress);
+        case "drill":
+          return report(await manager.drill("cli", progress.show).done, output, progress);
+        case "check":
+          return report(await manager.check("cli").done, output, progress);
+        case "list": {
+          const snapshots = args.all ? await restic.snapshots() : await manager.snapshots();
+          output.out(
+            `repository ${settings.local ? settings.repository : "(remote)"}, instance ${settings.instance}`,
+          );
+          output.out(snapshots.length === 0 ? "no snapshots" : "snapshot  time                      tags");
+          for (const s of snapshots)
+            output.out(`${s.shortId.padEnd(9)} ${s.time.slice(0, 25).padEnd(25)} ${s.tags.join(",")}`);
+          for (const run of manager.runs.recent(10)) output.out(describeRun(run));
+          return 0;
+        }
+        default:
+          throw new UsageError(`usage:\n${BACKUP_USAGE}`);
+      }
+    });
   } finally {
     progress.clear();
+    await logging.close(2_000);
+  }
+}
+
+/** Runs `work` with a backup manager on the data folder's database, closed afterwards. */
+async function withManager(
+  config: Config,
+  configPath: string | undefined,
+  restic: Restic,
+  settings: BackupSettings,
+  logger: Logger,
+  work: (manager: BackupManager) => Promise<number>,
+): Promise<number> {
+  const db = openDatabase({ path: join(config.dataDir, "opsguard.db") });
+  const commits = new GroupCommit(db, (error) => {
+    throw error;
+  });
+  try {
+    const manager = new BackupManager({
+      config: config.backup,
+      dataDir: config.dataDir,
+      db,
+      commits,
+      restic,
+      clock: SYSTEM_CLOCK,
+      logger,
+      tracer: trace.getTracer("opsguard"),
+      instance: settings.instance,
+      repositoryPath: settings.local ? settings.repository : undefined,
+      configPath,
+      copy: "vacuum",
+    });
+    return await work(manager);
+  } finally {
     commits.commit();
     db.close();
-    await logging.close(2_000);
   }
 }
 

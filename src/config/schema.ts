@@ -195,7 +195,17 @@ export const BackupConfig = z.object({
    */
   paths: z.array(z.string().min(1)).default([]),
   /** Tags on every snapshot, besides `opsguard` and `instance:<name>`. @default [] */
-  tags: z.array(z.string().regex(/^[\w.:-]+$/, "letters, digits, _ . : -")).default([]),
+  tags: z
+    .array(
+      z
+        .string()
+        .regex(/^[\w.:-]+$/, "letters, digits, _ . : -")
+        .refine(
+          (tag) => !tag.startsWith("instance:"),
+          "instance: tags are opsguard's own (set backup.instance)",
+        ),
+    )
+    .default([]),
   /**
    * The name that tells this instance's snapshots from others' in a shared repository (the tag
    * `instance:<name>`). By default the host name.

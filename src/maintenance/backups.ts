@@ -1,3 +1,4 @@
+import { readdirSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { SpanKind, type Tracer } from "@opentelemetry/api";
@@ -44,6 +45,8 @@ export interface BackupManagerOptions {
   instance: string;
   /** The config file in use, backed up with the database. */
   configPath?: string;
+  /** The repository's folder when it is a local one: backed-up paths must not overlap it. */
+  repositoryPath?: string;
   /** How the database is copied (see {@link stageSnapshot}). @default "online" */
   copy?: "online" | "vacuum";
 }
@@ -75,6 +78,9 @@ export class BackupManager {
   readonly runs: RunRepository;
   private current: MaintenanceRun | undefined;
   private currentDone: Promise<unknown> | undefined;
+  /** Aborts the restic command under way: at shutdown, a run stops rather than holding it up. */
+  private abort = new AbortController();
+  private closing = false;
   private readonly lock: PidLock;
   private readonly nextId = monotonicFactory(pooledRandom());
 
@@ -88,9 +94,19 @@ export class BackupManager {
     return [`instance:${this.options.instance}`, "opsguard", ...this.options.config.tags];
   }
 
-  /** Resolves once no run is under way in this process: shutdown waits for it. */
+  /** Resolves once no run is under way in this process. */
   async idle(): Promise<void> {
-    await this.currentDone?.catch(() => undefined);
+    while (this.currentDone) await this.currentDone.catch(() => undefined);
+  }
+
+  /**
+   * Starts no more runs and stops the one under way (its restic command is interrupted, which
+   * releases restic's lock; the run is recorded as failed), then waits for it to end.
+   */
+  async stop(): Promise<void> {
+    this.closing = true;
+    this.abort.abort(new Error("opsguard is stopping"));
+    await this.idle();
   }
 
   /** The run under way in this process, if any. */
@@ -124,6 +140,8 @@ export class BackupManager {
     work: (run: MaintenanceRun) => Promise<Record<string, unknown>>,
   ): StartedRun {
     const { clock, logger, commits } = this.options;
+    if (this.closing)
+      throw new DomainError("NOT_READY", "opsguard is stopping: no backup, drill or check starts now");
     if (this.current) {
       throw new DomainError("ALREADY_RUNNING", `a ${this.current.kind} is running (run ${this.current.id})`);
     }
@@ -156,6 +174,8 @@ export class BackupManager {
     }
     this.current = run;
     const event = EVENT_PREFIX[kind];
+    // What a killed run left behind (a staging copy, a drill's scratch folder): no run is under way.
+    this.sweepLeftovers();
     logger.info(`${kind} started`, { event: `${event}.started`, runId: run.id, trigger });
     const span = {
       root: true,
@@ -201,6 +221,34 @@ export class BackupManager {
     return ended;
   }
 
+  private sweepLeftovers(): void {
+    const dataDir = resolve(this.options.dataDir);
+    for (const name of readdirSync(dataDir)) {
+      if (name === "backup-staging" || /^drill-[0-9A-Z]{26}$/.test(name)) {
+        rmSync(join(dataDir, name), { recursive: true, force: true });
+      }
+    }
+  }
+
+  /**
+   * The extra paths to back up, absolute; one that overlaps the data folder (the live database)
+   * or the repository cannot be backed up sensibly.
+   */
+  private extraPaths(): string[] {
+    const dataDir = resolve(this.options.dataDir);
+    const repository = this.options.repositoryPath && resolve(this.options.repositoryPath);
+    const within = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+    return this.options.config.paths.map((raw) => {
+      const path = resolve(raw);
+      if (within(path, dataDir))
+        throw new RunFailure(`backup.paths ${raw} overlaps the data folder ${dataDir}`);
+      if (repository && within(path, repository)) {
+        throw new RunFailure(`backup.paths ${raw} overlaps the repository ${repository}`);
+      }
+      return path;
+    });
+  }
+
   private step<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return inSpan(this.options.tracer, `maintenance.${name}`, { kind: SpanKind.INTERNAL }, fn);
   }
@@ -212,26 +260,32 @@ export class BackupManager {
     const { restic, config } = this.options;
     // restic records absolute paths: a relative data folder (the default ./data) is resolved.
     const stagingDir = resolve(this.options.dataDir, "backup-staging");
-    await this.step("restic.init", () => restic.init());
-    onProgress?.({ step: "copying the database" });
-    const staged = await this.step("backup.stage", () =>
-      stageSnapshot({
-        db: this.options.db,
-        commits: this.options.commits,
-        stagingDir,
-        configPath: this.options.configPath,
-        paths: config.paths.map((path) => resolve(path)),
-        instance: this.options.instance,
-        now: new Date(run.startedAt),
-        copy: this.options.copy,
-        onProgress: (ratio) => onProgress?.({ step: "copying the database", ratio }),
-      }),
-    );
+    const paths = this.extraPaths();
+    // The repository is created by the first backup only: once one has succeeded, a repository
+    // that is not found (deleted, a mount missing, a typo) is a failure, never a fresh empty one.
+    if (this.runs.summary("backup").lastSuccess === undefined)
+      await this.step("restic.init", () => restic.init());
     try {
+      onProgress?.({ step: "copying the database" });
+      const staged = await this.step("backup.stage", () =>
+        stageSnapshot({
+          db: this.options.db,
+          commits: this.options.commits,
+          stagingDir,
+          configPath: this.options.configPath,
+          paths,
+          instance: this.options.instance,
+          now: new Date(run.startedAt),
+          runId: run.id,
+          copy: this.options.copy,
+          onProgress: (ratio) => onProgress?.({ step: "copying the database", ratio }),
+        }),
+      );
       const summary = await this.step("restic.backup", () =>
         restic.backup(staged.paths, {
           tags: this.tags,
           host: this.options.instance,
+          signal: this.abort.signal,
           onProgress: (p) =>
             onProgress?.({
               step: "backing up",
@@ -281,6 +335,7 @@ export class BackupManager {
       onProgress?.({ step: `restoring ${latest.shortId}` });
       await this.step("restic.restore", () =>
         restic.restore(latest.id, scratch, {
+          signal: this.abort.signal,
           onProgress: (p) => onProgress?.({ step: `restoring ${latest.shortId}`, ratio: p.percentDone }),
         }),
       );
@@ -295,6 +350,7 @@ export class BackupManager {
         filesChecked: verification.filesChecked,
         auditEntries: verification.auditEntries,
         operations: manifest.facts.rows.operations,
+        ...(verification.warnings.length > 0 ? { warnings: verification.warnings.slice(0, 10) } : {}),
       };
       if (!verification.ok)
         throw new RunFailure(

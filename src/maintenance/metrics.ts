@@ -18,8 +18,8 @@ const NAMES: Record<MaintenanceKind, string> = {
 /** Where the maintenance metrics read from at scrape time. */
 export interface MaintenanceMetricsSource {
   summary(kind: MaintenanceKind): KindSummary;
-  /** Whether backups, drills and checks run on their schedules in this process. */
-  scheduled: boolean;
+  /** Whether this kind runs on a schedule in this process (backup.enabled, and its schedule not "off"). */
+  scheduled: (kind: MaintenanceKind) => boolean;
 }
 
 const seconds = (ms: number | null | undefined): number => (ms ? ms / 1000 : 0);
@@ -36,7 +36,9 @@ export function registerMaintenanceMetrics(
 ): void {
   const registers = [registry];
   // One reading per scrape for every gauge below (each reading is three indexed queries per kind).
-  let cache: { at: number; summaries: Map<MaintenanceKind, KindSummary>; scheduled: boolean } | undefined;
+  let cache:
+    | { at: number; summaries: Map<MaintenanceKind, KindSummary>; scheduled: (k: MaintenanceKind) => boolean }
+    | undefined;
   const read = (kind: MaintenanceKind): KindSummary | undefined => {
     const now = Date.now();
     if (!cache || now - cache.at > 1000) {
@@ -53,11 +55,12 @@ export function registerMaintenanceMetrics(
 
   new Gauge({
     name: "opsguard_backup_scheduled",
-    help: "1 when backups, restore drills and repository checks run on their schedules in this process (backup.enabled), else 0.",
+    help: "1 when this kind of run (backup, drill, check) runs on a schedule in this process (backup.enabled, and its schedule not off), else 0.",
+    labelNames: ["kind"] as const,
     registers,
     collect() {
       read("backup");
-      if (cache) this.set(cache.scheduled ? 1 : 0);
+      if (cache) for (const kind of MAINTENANCE_KINDS) this.set({ kind }, cache.scheduled(kind) ? 1 : 0);
     },
   });
 

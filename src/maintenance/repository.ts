@@ -10,6 +10,7 @@ export interface BackupRepository {
       tags: string[];
       host?: string;
       onProgress?: (p: { percentDone: number; filesDone: number; totalFiles: number }) => void;
+      signal?: AbortSignal;
     },
   ): Promise<{
     snapshotId: string;
@@ -28,7 +29,7 @@ export interface BackupRepository {
   restore(
     snapshotId: string,
     target: string,
-    opts?: { onProgress?: (p: { percentDone: number }) => void },
+    opts?: { onProgress?: (p: { percentDone: number }) => void; signal?: AbortSignal },
   ): Promise<void>;
 }
 

@@ -29,14 +29,30 @@ export function scheduleMaintenance(
     if (pattern === "off") continue;
     jobs.set(
       kind,
-      new Cron(pattern, { protect: true, catch: true, name: `opsguard-${kind}` }, async () => {
-        try {
-          await manager[kind]("schedule").done;
-        } catch (error) {
-          if (!(error instanceof DomainError && error.code === "ALREADY_RUNNING")) throw error;
-          logger.info(`scheduled ${kind} skipped: ${error.message}`, { event: "maintenance.skipped", kind });
-        }
-      }),
+      new Cron(
+        pattern,
+        {
+          protect: true,
+          catch: (error) =>
+            logger.error(`scheduled ${kind} failed to start`, {
+              event: "maintenance.error",
+              kind,
+              err: error,
+            }),
+          name: `opsguard-${kind}`,
+        },
+        async () => {
+          try {
+            await manager[kind]("schedule").done;
+          } catch (error) {
+            if (!(error instanceof DomainError && error.code === "ALREADY_RUNNING")) throw error;
+            logger.info(`scheduled ${kind} skipped: ${error.message}`, {
+              event: "maintenance.skipped",
+              kind,
+            });
+          }
+        },
+      ),
     );
   }
   return {

@@ -1,9 +1,10 @@
 import { chmodSync, closeSync, existsSync, fsyncSync, openSync } from "node:fs";
 import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { quickCheck, type Db } from "../platform/db.js";
+import type { Db } from "../platform/db.js";
 import type { GroupCommit } from "../platform/group-commit.js";
-import { buildManifest, databaseFacts, describeFiles, type Manifest } from "./manifest.js";
+import { buildManifest, describeFiles, type Manifest } from "./manifest.js";
+import { runOffThread } from "./off-thread.js";
 
 /** The files a snapshot is made of, as they are laid out in the staging folder. */
 export const STAGED = {
@@ -24,6 +25,8 @@ export interface StageInput {
   paths: readonly string[];
   instance: string;
   now: Date;
+  /** The run taking the snapshot: recorded as succeeded in the copy. */
+  runId: string;
   /** Called as the database copy progresses, 0..1. */
   onProgress?: (ratio: number) => void;
   /**
@@ -64,9 +67,10 @@ export async function stageSnapshot(input: StageInput): Promise<Staged> {
   }
   // SQLite creates the copy with the umask's mode; it holds everything the database does.
   chmodSync(database, 0o600);
+  const prepared = await runOffThread("prepareCopy", database, input.runId, input.now.getTime());
+  if (prepared.quickCheck !== "ok")
+    throw new Error(`the database copy failed its quick_check: ${prepared.quickCheck}`);
   fsyncFile(database);
-  const check = quickCheck(database);
-  if (check !== "ok") throw new Error(`the database copy failed its quick_check: ${check}`);
   if (input.configPath) {
     await copyFile(input.configPath, join(stagingDir, STAGED.config));
     chmodSync(join(stagingDir, STAGED.config), 0o600);
@@ -80,7 +84,7 @@ export async function stageSnapshot(input: StageInput): Promise<Staged> {
     createdAt: input.now,
     instance: input.instance,
     database: join(stagingDir, STAGED.database),
-    facts: databaseFacts(database),
+    facts: prepared.facts,
     files,
   });
   const manifestPath = join(stagingDir, STAGED.manifest);

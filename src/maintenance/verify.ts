@@ -1,17 +1,21 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import Database from "better-sqlite3";
 import { isDeepStrictEqual } from "node:util";
-import { AuditLog } from "../platform/audit.js";
-import { SYSTEM_CLOCK } from "../platform/clock.js";
-import { databaseFacts, sha256File, type Manifest } from "./manifest.js";
+import { sha256File, type Manifest } from "./manifest.js";
+import { runOffThread } from "./off-thread.js";
 import { STAGED } from "./stage.js";
 
 /** What a restored snapshot was checked for, and every problem found. */
 export interface Verification {
   ok: boolean;
+  /** What makes the snapshot unfit to restore: its database or config is not what was backed up. */
   problems: string[];
+  /**
+   * Differences in the other backed-up paths (`backup.paths`): a file that changed while restic
+   * read it. They do not make the database unfit.
+   */
+  warnings: string[];
   filesChecked: number;
   auditEntries: number;
 }
@@ -31,49 +35,46 @@ export async function readRestoredManifest(target: string, stagingPath: string):
 
 /**
  * Checks a snapshot restored under `target` against its manifest: every file's sha256, then the
- * database opened read-only — `PRAGMA integrity_check`, the audit log's hash chain from end to
- * end, and its row counts, operations and ledger totals against what the manifest recorded.
+ * database — `PRAGMA integrity_check`, the audit log's hash chain from end to end, and its row
+ * counts, operations and ledger totals against what the manifest recorded. The database is read
+ * in a worker thread: a large one takes seconds, which the event loop does not wait for.
  */
 export async function verifyRestored(target: string, manifest: Manifest): Promise<Verification> {
   const problems: string[] = [];
+  const warnings: string[] = [];
+  const staged = `${stagingPathOf(manifest)}/`;
   for (const file of manifest.files) {
+    const report = file.path.startsWith(staged) ? problems : warnings;
     const path = join(target, file.path);
     if (!existsSync(path)) {
-      problems.push(`${file.path}: missing from the restore`);
+      report.push(`${file.path}: missing from the restore`);
       continue;
     }
     const sha256 = await sha256File(path);
     if (sha256 !== file.sha256)
-      problems.push(`${file.path}: sha256 ${sha256} differs from the manifest's ${file.sha256}`);
+      report.push(`${file.path}: sha256 ${sha256} differs from the manifest's ${file.sha256}`);
   }
   const database = join(target, manifest.database);
   let auditEntries = 0;
   if (!existsSync(database)) {
     problems.push(`${manifest.database}: the database is missing from the restore`);
   } else {
-    const db = new Database(database, { readonly: true, fileMustExist: true });
-    db.defaultSafeIntegers(true);
-    try {
-      const integrity = (db.pragma("integrity_check") as { integrity_check: string }[])
-        .map((row) => row.integrity_check)
-        .join("; ");
-      if (integrity !== "ok") problems.push(`integrity_check: ${integrity}`);
-      const chain = new AuditLog(db, SYSTEM_CLOCK).verify();
-      if (chain.ok) auditEntries = chain.entries;
-      else problems.push(`the audit hash chain is broken at entry ${chain.brokenAt}: ${chain.reason}`);
-    } finally {
-      db.close();
-    }
-    const facts = databaseFacts(database);
-    for (const key of Object.keys(manifest.facts) as (keyof typeof facts)[]) {
-      if (!isDeepStrictEqual(facts[key], manifest.facts[key])) {
+    const checked = await runOffThread("checkRestored", database);
+    if (checked.integrity !== "ok") problems.push(`integrity_check: ${checked.integrity}`);
+    if (checked.chain.ok) auditEntries = checked.chain.entries;
+    else
+      problems.push(
+        `the audit hash chain is broken at entry ${checked.chain.brokenAt}: ${checked.chain.reason}`,
+      );
+    for (const key of Object.keys(manifest.facts) as (keyof typeof checked.facts)[]) {
+      if (!isDeepStrictEqual(checked.facts[key], manifest.facts[key])) {
         problems.push(
-          `${key}: ${JSON.stringify(facts[key])} differs from the manifest's ${JSON.stringify(manifest.facts[key])}`,
+          `${key}: ${JSON.stringify(checked.facts[key])} differs from the manifest's ${JSON.stringify(manifest.facts[key])}`,
         );
       }
     }
   }
-  return { ok: problems.length === 0, problems, filesChecked: manifest.files.length, auditEntries };
+  return { ok: problems.length === 0, problems, warnings, filesChecked: manifest.files.length, auditEntries };
 }
 
 /** The folder a snapshot's database was staged in: the manifest sits beside it. */
