@@ -198,6 +198,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     dataDir: config.dataDir,
     db,
     commits,
+    databasePath: dbPath,
     restic: backupSetup.repository,
     clock,
     logger,

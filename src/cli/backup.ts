@@ -125,7 +125,8 @@ async function withManager(
   logger: Logger,
   work: (manager: BackupManager) => Promise<number>,
 ): Promise<number> {
-  const db = openDatabase({ path: join(config.dataDir, "opsguard.db") });
+  const databasePath = join(config.dataDir, "opsguard.db");
+  const db = openDatabase({ path: databasePath });
   const commits = new GroupCommit(db, (error) => {
     throw error;
   });
@@ -142,7 +143,7 @@ async function withManager(
       instance: settings.instance,
       repositoryPath: settings.local ? settings.repository : undefined,
       configPath,
-      copy: "vacuum",
+      databasePath,
     });
     return await work(manager);
   } finally {

@@ -70,6 +70,7 @@ describe("BackupManager", () => {
       config: t.config.backup,
       dataDir: t.config.dataDir,
       db: t.app.db,
+      databasePath: join(t.config.dataDir, "opsguard.db"),
       commits: Reflect.get(t.app.service, "deps").commits,
       restic: repository,
       clock: { now: () => Date.now() },

@@ -47,8 +47,8 @@ export interface BackupManagerOptions {
   configPath?: string;
   /** The repository's folder when it is a local one: backed-up paths must not overlap it. */
   repositoryPath?: string;
-  /** How the database is copied (see {@link stageSnapshot}). @default "online" */
-  copy?: "online" | "vacuum";
+  /** The live database file (`db` is a connection to it): copied in a worker thread. */
+  databasePath: string;
 }
 
 /** A run under way: its record now, and the promise of how it ends. */
@@ -269,7 +269,7 @@ export class BackupManager {
       onProgress?.({ step: "copying the database" });
       const staged = await this.step("backup.stage", () =>
         stageSnapshot({
-          db: this.options.db,
+          databasePath: this.options.databasePath,
           commits: this.options.commits,
           stagingDir,
           configPath: this.options.configPath,
@@ -277,8 +277,6 @@ export class BackupManager {
           instance: this.options.instance,
           now: new Date(run.startedAt),
           runId: run.id,
-          copy: this.options.copy,
-          onProgress: (ratio) => onProgress?.({ step: "copying the database", ratio }),
         }),
       );
       const summary = await this.step("restic.backup", () =>

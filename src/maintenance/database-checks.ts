@@ -1,7 +1,10 @@
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { AuditLog, type AuditVerification } from "../platform/audit.js";
 import { SYSTEM_CLOCK } from "../platform/clock.js";
-import { databaseFacts, type DatabaseFacts } from "./manifest.js";
+import { databaseFacts, type DatabaseFacts, type ManifestFile } from "./manifest.js";
 
 // The checks of a database copy that read all of it. They block for as long as the file is large
 // (integrity_check: seconds per 100 MB), so they run in a worker thread (off-thread.ts), never on
@@ -63,6 +66,62 @@ function quickCheckOf(path: string): string {
   }
 }
 
+/**
+ * Copies the database at `source` to `destination` with `VACUUM INTO`, through a read-only
+ * connection of its own: one read transaction, so the copy is the committed state at its start —
+ * the service's writes meanwhile neither block it nor restart it (they would restart SQLite's
+ * online backup API, and its steps find the service's group-commit transaction open under load,
+ * starving it). Then readies the copy as {@link prepareCopy} does.
+ */
+export function copyDatabase(
+  source: string,
+  destination: string,
+  runId: string,
+  finishedAt: number,
+): PreparedCopy {
+  const db = new Database(source, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma("busy_timeout = 5000");
+    db.prepare("VACUUM INTO ?").run(destination);
+  } finally {
+    db.close();
+  }
+  return prepareCopy(destination, runId, finishedAt);
+}
+
+/** Every regular file under each of `roots` (or the root itself), with its absolute path, size and sha256. */
+export function describeTrees(roots: string[]): ManifestFile[] {
+  const files: ManifestFile[] = [];
+  const walk = (path: string): void => {
+    const info = statSync(path);
+    if (info.isDirectory()) {
+      for (const name of readdirSync(path).sort()) walk(join(path, name));
+    } else if (info.isFile()) {
+      files.push({ path, bytes: info.size, sha256: sha256Sync(path) });
+    }
+  };
+  for (const root of roots) walk(root);
+  return files;
+}
+
+/** The sha256 of each file, or null for one that does not exist. */
+export function sha256Files(paths: string[]): (string | null)[] {
+  return paths.map((path) => (existsSync(path) ? sha256Sync(path) : null));
+}
+
+function sha256Sync(path: string): string {
+  const hash = createHash("sha256");
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, "r");
+  try {
+    for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer))
+      hash.update(buffer.subarray(0, read));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
 /** The tasks a worker runs, by name. */
-export const TASKS = { prepareCopy, checkRestored } as const;
+export const TASKS = { copyDatabase, checkRestored, describeTrees, sha256Files } as const;
 export type TaskName = keyof typeof TASKS;

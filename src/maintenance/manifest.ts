@@ -1,7 +1,3 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
-import { join, relative } from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "../platform/migrations.js";
 import { VERSION } from "../platform/version.js";
@@ -76,27 +72,6 @@ export function databaseFacts(path: string): DatabaseFacts {
   } finally {
     db.close();
   }
-}
-
-/** The sha256 of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
-/** Every regular file under `root` (or `root` itself), with its size and sha256, paths relative to `base`. */
-export async function describeFiles(root: string, base: string): Promise<ManifestFile[]> {
-  const info = await stat(root);
-  if (info.isFile())
-    return [{ path: relative(base, root), bytes: info.size, sha256: await sha256File(root) }];
-  const files: ManifestFile[] = [];
-  for (const entry of await readdir(root, { withFileTypes: true })) {
-    const path = join(root, entry.name);
-    if (entry.isDirectory()) files.push(...(await describeFiles(path, base)));
-    else if (entry.isFile()) files.push(...(await describeFiles(path, base)));
-  }
-  return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
 /** The schema version this opsguard writes, for a manifest's readers. */

@@ -1,5 +1,9 @@
+import { setPriority } from "node:os";
 import { execa } from "execa";
 import type { z } from "zod";
+
+/** The niceness restic runs at (0 normal, 19 lowest): below the service, which keeps trading. */
+const RESTIC_NICENESS = 10;
 
 /**
  * How a restic process ends and what a failure means: one process run to its exit, deadline or
@@ -201,7 +205,7 @@ export async function runProcess(
   const consume = function* (line: string) {
     if (!onLine?.(line)) yield line;
   };
-  const r = await execa(binary, [command, ...args], {
+  const child = execa(binary, [command, ...args], {
     env: options.env,
     extendEnv: false,
     stdin: "ignore",
@@ -212,6 +216,15 @@ export async function runProcess(
     forceKillAfterDelay: options.killGraceMs,
     cancelSignal: signal,
   });
+  // Backups yield the CPU to trading: restic runs at a low priority (it only takes longer).
+  if (child.pid !== undefined) {
+    try {
+      setPriority(child.pid, RESTIC_NICENESS);
+    } catch {
+      // A platform without priorities, or a child already gone: it runs as it is.
+    }
+  }
+  const r = await child;
   const stderr = readableStderr(String(r.stderr ?? "")).map(redact);
   const result: ProcessResult = { exitCode: r.exitCode, stdout: String(r.stdout ?? ""), stderr };
   if (!r.failed) return result;

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { sha256File, type Manifest } from "./manifest.js";
+import type { Manifest } from "./manifest.js";
 import { runOffThread } from "./off-thread.js";
 import { STAGED } from "./stage.js";
 
@@ -43,17 +43,18 @@ export async function verifyRestored(target: string, manifest: Manifest): Promis
   const problems: string[] = [];
   const warnings: string[] = [];
   const staged = `${stagingPathOf(manifest)}/`;
-  for (const file of manifest.files) {
+  const hashes = await runOffThread(
+    "sha256Files",
+    manifest.files.map((file) => join(target, file.path)),
+  );
+  manifest.files.forEach((file, i) => {
     const report = file.path.startsWith(staged) ? problems : warnings;
-    const path = join(target, file.path);
-    if (!existsSync(path)) {
-      report.push(`${file.path}: missing from the restore`);
-      continue;
-    }
-    const sha256 = await sha256File(path);
-    if (sha256 !== file.sha256)
+    const sha256 = hashes[i];
+    if (sha256 === null || sha256 === undefined) report.push(`${file.path}: missing from the restore`);
+    else if (sha256 !== file.sha256) {
       report.push(`${file.path}: sha256 ${sha256} differs from the manifest's ${file.sha256}`);
-  }
+    }
+  });
   const database = join(target, manifest.database);
   let auditEntries = 0;
   if (!existsSync(database)) {
