@@ -15,8 +15,10 @@ const HUGE = "1000000000000";
 /**
  * The config of every opsguard under test. Risk limits are raised so that a benchmark's load is
  * accepted (every check still runs on every request); the paper executor fills at once, with no
- * simulated latency or slippage; the console is off (a benchmark reads no log lines there).
- * Everything else is the default.
+ * simulated latency or slippage; the console is off (a benchmark reads no log lines there);
+ * scheduled backups are off (by default a fresh instance takes a backup, a drill and a check as
+ * soon as it starts, which would run restic beside the load of every phase; the backup phase
+ * turns them on itself). Everything else is the default.
  */
 export function benchConfig(dataDir: string, telemetry: TelemetryEndpoints = {}): ConfigInput {
   return {
@@ -38,5 +40,6 @@ export function benchConfig(dataDir: string, telemetry: TelemetryEndpoints = {})
       lossStreak: { maxConsecutive: 1_000_000_000 },
     },
     executor: { type: "paper", paper: { latencyMs: 0, slippageBps: 0 } },
+    backup: { enabled: false },
   };
 }

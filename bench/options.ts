@@ -30,6 +30,13 @@ export interface BenchOptions {
   supervisorOpen: number[];
   /** Milliseconds tinybench spends on each risk-decision task. @default 1000 */
   riskTimeMs: number;
+  /** Operations in the database the backup phase backs up (seeded, all closed). @default 1000000 */
+  backupOperations: number;
+  /**
+   * Rounds of (load without a backup, load during a backup) in the backup phase, in alternating
+   * order; each costs a backup of the whole database. @default 2
+   */
+  backupRounds: number;
   /** Phases to run. @default all */
   phases: Phase[];
   /** Servers of the submit phase besides bare, full and quiet. @default none */
@@ -42,7 +49,7 @@ export interface BenchOptions {
   dist: string;
 }
 
-export const PHASES = ["submit", "scrape", "supervisor", "risk", "memory"] as const;
+export const PHASES = ["submit", "scrape", "supervisor", "risk", "memory", "backup"] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
@@ -67,6 +74,8 @@ const DEFAULTS: BenchOptions = {
   scrapeSeries: [1000, 10_000],
   supervisorOpen: [1000, 10_000],
   riskTimeMs: 1000,
+  backupOperations: 1_000_000,
+  backupRounds: 2,
   phases: [...PHASES],
   variants: [],
   out: "bench/results.json",
@@ -88,6 +97,8 @@ const KNOBS = {
   "scrape-series": ["scrapeSeries", "list"],
   "supervisor-open": ["supervisorOpen", "list"],
   "risk-time": ["riskTimeMs", "number"],
+  "backup-operations": ["backupOperations", "number"],
+  "backup-rounds": ["backupRounds", "number"],
   only: ["phases", "phases"],
   variants: ["variants", "variants"],
   out: ["out", "string"],

@@ -1,4 +1,5 @@
 import { cpus, release } from "node:os";
+import type { BackupResults, WindowSummary } from "./backup-phase.js";
 import type { MemoryResults } from "./memory-phase.js";
 import type { BenchOptions, Variant } from "./options.js";
 import type { RiskResult } from "./risk-phase.js";
@@ -16,6 +17,7 @@ export interface BenchResults {
   supervisor?: SupervisorResult[];
   risk?: RiskResult;
   memory?: MemoryResults;
+  backup?: BackupResults;
   /** Each target of the issue, with what was measured against it. */
   targets: TargetCheck[];
 }
@@ -53,7 +55,7 @@ const signed = (value: number): string => (value > 0 ? `+${value}` : `${value}`)
 /** The issue's targets, checked against what was measured (only for the phases that ran). */
 export function checkTargets(results: Omit<BenchResults, "targets">): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const { submit, scrape, supervisor, risk, memory } = results;
+  const { submit, scrape, supervisor, risk, memory, backup } = results;
   if (submit) {
     checks.push(
       {
@@ -110,6 +112,27 @@ export function checkTargets(results: Omit<BenchResults, "targets">): TargetChec
       measured: `${signed(outage.slopeMbPerMin)} MB/min over ${outage.samples.length} samples (${Math.min(...samples)}–${Math.max(...samples)} MB)`,
       met: outage.slopeMbPerMin < LEVELS_OFF_MB_PER_MIN,
     });
+  }
+  if (backup) {
+    const { without, during, rounds } = backup;
+    const ended = rounds.filter((r) => r.backup.endedUnderLoad && r.backup.status === "succeeded").length;
+    // A ratio over a window in which the backup did not run to its end measures a part of it only.
+    const completed = `the backup ended under load in ${ended} of ${rounds.length} rounds`;
+    const operations = backup.database.operations;
+    checks.push(
+      {
+        name: `submit req/s during a backup of ${operations} operations`,
+        target: "≥ 80% of without",
+        measured: `${pct(backup.rpsRatio)} (${during.rps.toFixed(0)} vs ${without.rps.toFixed(0)} req/s); ${completed}`,
+        met: backup.rpsRatio >= 0.8 && ended === rounds.length,
+      },
+      {
+        name: `submit p99 during a backup of ${operations} operations`,
+        target: "≤ 120% of without",
+        measured: `${pct(backup.p99Ratio)} (${ms(during.p99Ms)} vs ${ms(without.p99Ms)}); ${completed}`,
+        met: backup.p99Ratio <= 1.2 && ended === rounds.length,
+      },
+    );
   }
   return checks;
 }
@@ -212,5 +235,76 @@ export function formatResults(results: BenchResults): string {
       ]),
     );
   }
+  if (results.backup) formatBackup(results.backup, options, table);
   return lines.join("\n");
 }
+
+function formatBackup(
+  backup: BackupResults,
+  options: BenchOptions,
+  table: (header: string[], rows: string[][]) => void,
+): void {
+  const { database, first, rounds } = backup;
+  const loop = (l: { maxMs: number; p99Ms: number } | null): string =>
+    l ? `${ms(l.maxMs)} / ${ms(l.p99Ms)}` : "—";
+  table(
+    [
+      `backup of ${database.operations} operations (${mib(database.bytes)})`,
+      "result",
+      "duration",
+      "read / added",
+      "files",
+      "restic CPU",
+      "event loop max / p99",
+    ],
+    [
+      [
+        "first, empty repository, no load",
+        first.status,
+        `${first.durationSec.toFixed(1)} s`,
+        `${mib(first.bytesProcessed)} / ${mib(first.bytesAdded)}`,
+        String(first.files),
+        `${first.resticCpuSec.toFixed(1)} s (service ${first.serverCpuSec.toFixed(1)} s)`,
+        loop(first.loop),
+      ],
+      ...rounds.map(({ round, backup: b }) => [
+        b.endedUnderLoad
+          ? `round ${round}, under load throughout`
+          : `round ${round}: ${pct(b.copiedUnderLoad)} copied under load, then ${b.afterLoadSec} s alone`,
+        b.reason ? `${b.status}: ${b.reason}` : b.status,
+        `${b.durationSec.toFixed(1)} s`,
+        `${mib(b.bytesProcessed)} / ${mib(b.bytesAdded)}`,
+        String(b.files),
+        `${b.resticCpuSec.toFixed(1)} s`,
+        b.afterLoadLoop ? `${loop(b.afterLoadLoop)} (alone)` : "(see below)",
+      ]),
+    ],
+  );
+  const windows: [string, WindowSummary][] = [
+    ["without a backup", backup.without],
+    ["from the start of a backup", backup.during],
+  ];
+  table(
+    [
+      `POST /v1/operations, ${options.connections} connections, median of ${rounds.length}`,
+      "req/s",
+      "p50",
+      "p99",
+      "max",
+      "server CPU",
+      "event loop max / p99",
+    ],
+    windows.map(([name, w]) => [
+      name,
+      w.rps.toFixed(0),
+      ms(w.p50Ms),
+      ms(w.p99Ms),
+      ms(w.maxMs),
+      `${w.serverCpuCores.toFixed(2)} cores`,
+      `${ms(w.loopMaxMs)} / ${ms(w.loopP99Ms)}`,
+    ]),
+  );
+}
+
+const mib = (bytes: number): string =>
+  `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MB`;

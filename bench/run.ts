@@ -9,6 +9,7 @@ import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { format, resolveConfig } from "prettier";
+import { runBackupPhase } from "./backup-phase.js";
 import type { InProcessJob } from "./inproc.js";
 import { runMemoryPhase } from "./memory-phase.js";
 import { readOptions, type Phase } from "./options.js";
@@ -27,7 +28,7 @@ const runs = (phase: Phase): boolean => options.phases.includes(phase);
 
 profileTargetsInto(options.profileDir);
 useBuild(options.dist);
-if (runs("submit") || runs("memory")) requireWrk();
+if (runs("submit") || runs("memory") || runs("backup")) requireWrk();
 
 const partial: Omit<BenchResults, "targets"> = {
   date: new Date().toISOString(),
@@ -64,6 +65,11 @@ if (runs("memory")) {
     throw new Error(
       `memory phase: only ${(Math.min(...shares) * 100).toFixed(2)}% of requests were accepted`,
     );
+}
+
+if (runs("backup")) {
+  log(`phase 7: submits during a backup of ${options.backupOperations} operations`);
+  partial.backup = await runBackupPhase(options, log);
 }
 
 const results: BenchResults = { ...partial, targets: checkTargets(partial) };

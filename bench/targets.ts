@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import type { ConfigInput } from "../src/config/schema.js";
 import { benchConfig, type TelemetryEndpoints } from "./config.js";
 import { parseSamples, type Sample } from "./prometheus.js";
 
@@ -27,6 +28,8 @@ export interface Target {
   token: string;
   /** User plus system CPU time the process has used, in seconds. */
   cpuSeconds(): number;
+  /** The same for its children that have exited (restic, for opsguard), in seconds. */
+  childCpuSeconds(): number;
   /** Resident set size now, in bytes. */
   rssBytes(): number;
   /** The samples of its `/metrics` page (opsguard only). */
@@ -51,16 +54,29 @@ export function useBuild(dir: string): void {
   main = join(resolve(ROOT, dir), "main.js");
 }
 
+/** What a phase changes in an opsguard under test, besides its telemetry. */
+export interface OpsguardSetup {
+  /** Fills the fresh data folder before the server starts, e.g. with a database to start on. */
+  prepare?: (dataDir: string) => void;
+  /** Sections that replace {@link benchConfig}'s (for example `backup`). */
+  config?: ConfigInput;
+}
+
 /**
  * Starts `node dist/main.js serve` (the CLI as shipped, run from the build) on a fresh data
  * folder with {@link benchConfig} and the given telemetry endpoints; waits until `/readyz` answers.
  */
-export async function startOpsguard(name: string, telemetry: TelemetryEndpoints): Promise<Target> {
+export async function startOpsguard(
+  name: string,
+  telemetry: TelemetryEndpoints,
+  setup: OpsguardSetup = {},
+): Promise<Target> {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm run bench does)`);
   const dataDir = mkdtempSync(join(tmpdir(), "opsguard-bench-"));
+  setup.prepare?.(dataDir);
   const port = await freePort();
   const configPath = join(dataDir, "opsguard.yaml");
-  const config = benchConfig(dataDir, telemetry);
+  const config = { ...benchConfig(dataDir, telemetry), ...setup.config };
   writeFileSync(configPath, stringify({ ...config, server: { ...config.server, port } }));
   const child = spawnNode([main, "serve", "--config", configPath]);
   const url = `http://127.0.0.1:${port}`;
@@ -106,9 +122,12 @@ function describe(name: string, child: ChildProcess, url: string, dataDir: strin
     url,
     token: "",
     cpuSeconds() {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
       // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+      return cpuOf(pid, 11);
+    },
+    childCpuSeconds() {
+      // cutime and cstime, fields 16 and 17: children counted once they have been waited for.
+      return cpuOf(pid, 13);
     },
     rssBytes() {
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -140,6 +159,12 @@ function describe(name: string, child: ChildProcess, url: string, dataDir: strin
       process.stderr.write(`${name} exited with ${String(code)}: ${stderr.join("")}\n`);
   });
   return target;
+}
+
+/** The user and system times at `index` and the next (0-based, after "pid (comm) ") of `/proc/<pid>/stat`, in seconds. */
+function cpuOf(pid: number, index: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[index]) + Number(fields[index + 1])) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function waitUntilReady(target: Target, probe: () => string | undefined): Promise<void> {

@@ -1,5 +1,4 @@
 import Database from "better-sqlite3";
-import { MIGRATIONS } from "../platform/migrations.js";
 import { VERSION } from "../platform/version.js";
 
 /** The tables whose row counts a manifest records and a drill compares. */
@@ -73,9 +72,6 @@ export function databaseFacts(path: string): DatabaseFacts {
     db.close();
   }
 }
-
-/** The schema version this opsguard writes, for a manifest's readers. */
-export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** A manifest for a snapshot of `files`, with the facts of its database copy. */
 export function buildManifest(input: {
