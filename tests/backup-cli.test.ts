@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { submitBody, tempDir } from "./harness.js";
@@ -82,6 +82,8 @@ describe("opsguard backup (the CLI)", () => {
     child.process.kill("SIGTERM");
     expect(await child.exited).toBe(0);
     child = undefined;
+    // The database a restore is for may be damaged: the restore never opens it.
+    writeFileSync(join(dataDir, "opsguard.db"), "this is not a database, it was damaged");
     const inPlace = run(["restore"]);
     expect(inPlace.status, inPlace.stderr).toBe(0);
     const replaced = readdirSync(dataDir).find((name) => name.startsWith("replaced-"));

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
@@ -137,6 +137,16 @@ describe("backups with restic", () => {
     } finally {
       await restored.stop();
     }
+  });
+
+  it("never makes a new, empty repository where one that held backups has gone", async () => {
+    const app = await setup();
+    expect((await app.app.backups.backup("api").done).status).toBe(succeeded);
+    rmSync(`${app.config.dataDir}-backups`, { recursive: true, force: true });
+    const run = await app.app.backups.backup("api").done;
+    expect(run.status).toBe("failed");
+    expect(run.reason).toMatch(/repository/i);
+    expect(existsSync(`${app.config.dataDir}-backups`)).toBe(false);
   });
 
   it("keeps exactly the snapshots the retention says", async () => {
