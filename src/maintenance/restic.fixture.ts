@@ -53,7 +53,7 @@ export async function createSandbox(): Promise<Sandbox> {
   };
   const resticEnv = (repository: string) => ({ ...env, RESTIC_REPOSITORY: repository });
   const raw = async (args: string[], repository: string) =>
-    (await execa("restic", args, { extendEnv: false, env: resticEnv(repository) })).stdout;
+    (await execa("restic", args, { extendEnv: false, env: resticEnv(repository), timeout: 20_000 })).stdout;
   const sandbox: Sandbox = {
     dir,
     password,
