@@ -43,6 +43,7 @@ describe("service routes", () => {
     };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
+      "/v1/audit",
       "/v1/backups",
       "/v1/backups/restore-drill",
       "/v1/backups/runs/{id}",

@@ -38,6 +38,8 @@ import type { BackupRepository } from "./maintenance/repository.js";
 import { maintenanceRoutes } from "./maintenance/routes.js";
 import { startMaintenance, type MaintenanceSchedule } from "./maintenance/scheduler.js";
 import { createBackupRepository } from "./maintenance/create.js";
+import { AuditChainWatch } from "./security/audit-chain.js";
+import { auditRoutes } from "./security/routes.js";
 import { startTracing, type Tracing } from "./platform/tracing.js";
 import { VERSION } from "./platform/version.js";
 import { drawdownRatio } from "./risk/evaluate.js";
@@ -85,6 +87,8 @@ export interface OpsguardApp {
   executor: Executor;
   /** Backups, restore drills and repository checks. */
   backups: BackupManager;
+  /** Verifications of the audit log's hash chain. */
+  auditChain: AuditChainWatch;
   /** Starts supervising and reconciles what a previous process left unknown; then it is ready. */
   start(): Promise<void>;
   /**
@@ -208,6 +212,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     configPath: overrides.configPath,
   });
   let schedule: MaintenanceSchedule | undefined;
+  const auditChain = new AuditChainWatch({ databasePath: dbPath, clock, logger, registry });
   registerMaintenanceMetrics(registry, () => ({
     summary: (kind) => backups.runs.summary(kind),
     scheduled: (kind) => config.backup.enabled && config.backup.schedule[kind] !== "off",
@@ -301,6 +306,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   http.route("/", operationRoutes({ service, repo, limits }));
   http.route("/", riskRoutes({ ledger, limits, service, currency: config.accounting.currency }));
   http.route("/", maintenanceRoutes({ manager: backups, logger }));
+  http.route("/", auditRoutes({ audit, watch: auditChain }));
 
   http.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",
@@ -332,6 +338,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     limits,
     executor,
     backups,
+    auditChain,
     flushLogs: (deadlineMs) => logging.close(deadlineMs),
     get ready() {
       return ready;
@@ -343,6 +350,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       await service.reconcileUnresolved();
       ready = true;
       if (config.backup.enabled) schedule = startMaintenance(backups, config.backup, logger);
+      auditChain.start(config.security.auditChainSchedule);
     },
     async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {
       ready = false;
@@ -350,6 +358,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       await supervisor.stop();
       // A backup, drill or check under way is stopped, not waited for.
       await backups.stop();
+      await auditChain.stop();
       // Start-up reconciliations may still be out; each is bounded by the executor's deadlines.
       await Promise.allSettled(service.reconciling());
       await executor.stop?.();

@@ -45,7 +45,7 @@ export function maintenanceDashboard(): dashboard.Dashboard {
     uid: "opsguard-maintenance",
     title: "opsguard / Maintenance",
     description:
-      "Backups with restic: how old the last good one is, how they went, their sizes; restore drills that prove a snapshot restores; repository checks.",
+      "Backups with restic: how old the last good one is, how they went, their sizes; restore drills that prove a snapshot restores; repository checks; the audit chain.",
     variables: ["instance"],
     rows: [
       {
@@ -137,6 +137,42 @@ export function maintenanceDashboard(): dashboard.Dashboard {
             },
             [prom(`max(${series("opsguard_backup_check_last_errors")})`)],
             { thresholds: thresholds(["green", null], ["red", 1]) },
+          ),
+        ],
+      },
+      {
+        title: "Audit log",
+        panels: [
+          statPanel(
+            {
+              title: "Audit chain",
+              description:
+                "Whether the audit log's hash chain verified at the last check; OpsguardAuditChainBroken pages when it breaks.",
+              unit: UNITS.none,
+            },
+            [prom(`min(${series("opsguard_audit_chain_ok")})`)],
+            {
+              mappings: valueMappings({ 0: ["broken", "red"], 1: ["verifies", "green"] }),
+              thresholds: thresholds(["red", null], ["green", 1]),
+            },
+          ),
+          statPanel(
+            {
+              title: "Entries verified",
+              description: "Audit entries the chain verification has covered, from the first one.",
+              unit: UNITS.count,
+            },
+            [prom(`max(${series("opsguard_audit_chain_verified_entries")})`)],
+            { thresholds: thresholds(["blue", null]) },
+          ),
+          statPanel(
+            {
+              title: "Last chain verification",
+              description: "Time since the audit chain was last verified (every five minutes by default).",
+              unit: UNITS.seconds,
+            },
+            [prom(`time() - max(${series("opsguard_audit_chain_last_verified_timestamp_seconds")})`)],
+            { thresholds: thresholds(["green", null], ["orange", 900], ["red", 3600]) },
           ),
         ],
       },

@@ -394,6 +394,16 @@ export const Config = z
       })
       .prefault({}),
     backup: BackupConfig.prefault({}),
+    security: z
+      .object({
+        /**
+         * When to verify the audit log's hash chain, going on from the last entry found sound, as
+         * a cron expression (every five minutes by default), or "off". When scheduled, it is also
+         * verified at start; `GET /v1/audit` verifies it for each answer either way.
+         */
+        auditChainSchedule: Cron.default("*/5 * * * *"),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     if (Object.keys(config.instruments).length === 0) {

@@ -2,7 +2,12 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { AuditLog, type AuditVerification } from "../platform/audit.js";
+import {
+  AuditLog,
+  type AuditCheckpoint,
+  type AuditIncrementalVerification,
+  type AuditVerification,
+} from "../platform/audit.js";
 import { SYSTEM_CLOCK } from "../platform/clock.js";
 import { databaseFacts, type DatabaseFacts, type ManifestFile } from "./manifest.js";
 
@@ -122,6 +127,23 @@ function sha256Sync(path: string): string {
   return hash.digest("hex");
 }
 
+/**
+ * Verifies the audit log's hash chain in the database at `path` from `checkpoint` on (read-only,
+ * its own connection): see {@link AuditLog.verifyFrom}.
+ */
+export function verifyAuditChain(
+  path: string,
+  checkpoint: AuditCheckpoint | undefined,
+): AuditIncrementalVerification {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  db.defaultSafeIntegers(true);
+  try {
+    return new AuditLog(db, SYSTEM_CLOCK).verifyFrom(checkpoint);
+  } finally {
+    db.close();
+  }
+}
+
 /** The tasks a worker runs, by name. */
-export const TASKS = { copyDatabase, checkRestored, describeTrees, sha256Files } as const;
+export const TASKS = { copyDatabase, checkRestored, describeTrees, sha256Files, verifyAuditChain } as const;
 export type TaskName = keyof typeof TASKS;

@@ -28,6 +28,27 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
+/** What {@link AuditLog.search} selects. */
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  from?: number;
+  to?: number;
+  beforeSeq?: number;
+  limit: number;
+}
+
+/** Where a verification of the chain stopped: the last entry found sound, to go on from. */
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+}
+
+/** The result of {@link AuditLog.verifyFrom}: the first broken entry, or how far it is sound. */
+export type AuditIncrementalVerification =
+  | { ok: true; entries: number; checkpoint: AuditCheckpoint }
+  | { ok: false; brokenAt: number; reason: string };
+
 /** The result of {@link AuditLog.verify}: the first broken entry, if any. */
 export type AuditVerification =
   { ok: true; entries: number } | { ok: false; brokenAt: number; reason: string };
@@ -53,6 +74,8 @@ export class AuditLog {
   private readonly tail;
   private readonly page;
   private readonly all;
+  private readonly after;
+  private readonly at;
   private readonly appendInTransaction;
 
   constructor(
@@ -69,6 +92,8 @@ export class AuditLog {
       "SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
     );
     this.all = db.prepare<[], AuditRow>("SELECT * FROM audit_log ORDER BY seq");
+    this.after = db.prepare<[number], AuditRow>("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq");
+    this.at = db.prepare<[number], AuditRow>("SELECT * FROM audit_log WHERE seq = ?");
     // The tail is read inside the write, not cached across calls: an outer transaction that rolls
     // back, or another process appending, would leave a cached hash pointing at a row that does
     // not exist. Reading the last row of the rowid B-tree costs one short descent.
@@ -91,31 +116,61 @@ export class AuditLog {
     return this.page.all(afterSeq, limit).map(toEntry);
   }
 
-  /** Walks the whole chain and reports the first entry whose link or hash does not match. */
-  verify(): AuditVerification {
+  /**
+   * Verifies the entries after `checkpoint` only (all of them without one): the checkpoint entry
+   * must still be what it was when it was verified, and every later one must link to the one
+   * before and hash to its contents. What was verified before is trusted through the checkpoint's
+   * hash, so a scheduled check stays fast at millions of entries; {@link verify} walks them all.
+   */
+  verifyFrom(checkpoint: AuditCheckpoint | undefined): AuditIncrementalVerification {
     let prevHash = GENESIS_HASH;
+    let last: AuditCheckpoint = { seq: 0, hash: GENESIS_HASH };
+    if (checkpoint && checkpoint.seq > 0) {
+      const row = this.at.get(checkpoint.seq);
+      if (!row) return { ok: false, brokenAt: checkpoint.seq, reason: "a verified entry is gone" };
+      const broken = brokenReason(row, row.prev_hash);
+      if (broken || row.hash !== checkpoint.hash) {
+        return { ok: false, brokenAt: checkpoint.seq, reason: broken ?? "a verified entry was changed" };
+      }
+      prevHash = checkpoint.hash;
+      last = checkpoint;
+    }
     let entries = 0;
-    for (const row of this.all.iterate()) {
-      let entry: AuditEntry;
-      try {
-        entry = toEntry(row);
-      } catch {
-        return { ok: false, brokenAt: Number(row.seq), reason: "details are not valid JSON" };
-      }
-      if (entry.prevHash !== prevHash) {
-        return {
-          ok: false,
-          brokenAt: entry.seq,
-          reason: "prev_hash does not match the previous entry's hash",
-        };
-      }
-      if (hashEntry(entry.prevHash, entry, canonicalJson(entry.details)) !== entry.hash) {
-        return { ok: false, brokenAt: entry.seq, reason: "hash does not match the entry's contents" };
-      }
-      prevHash = entry.hash;
+    for (const row of this.after.iterate(last.seq)) {
+      const broken = brokenReason(row, prevHash);
+      if (broken) return { ok: false, brokenAt: Number(row.seq), reason: broken };
+      prevHash = row.hash;
+      last = { seq: Number(row.seq), hash: row.hash };
       entries += 1;
     }
-    return { ok: true, entries };
+    return { ok: true, entries, checkpoint: last };
+  }
+
+  /** Walks the whole chain and reports the first entry whose link or hash does not match. */
+  verify(): AuditVerification {
+    const result = this.verifyFrom(undefined);
+    return result.ok ? { ok: true, entries: result.entries } : result;
+  }
+
+  /**
+   * Entries matching every filter given, newest first: `beforeSeq` pages (the `seq` of the last
+   * entry of the previous page), `from` and `to` are ms since the epoch, `to` excluded.
+   */
+  search(filter: AuditFilter): AuditEntry[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (clause: string, value: string | number | undefined): void => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    add("actor = ?", filter.actor);
+    add("action = ?", filter.action);
+    add("at >= ?", filter.from);
+    add("at < ?", filter.to);
+    add("seq < ?", filter.beforeSeq);
+    const sql = `SELECT * FROM audit_log ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, filter.limit) as AuditRow[]).map(toEntry);
   }
 
   private write({ actor, action, target = null, details = {} }: AuditInput): AuditEntry {
@@ -130,6 +185,21 @@ export class AuditLog {
     const stored = JSON.parse(detailsJson) as Record<string, unknown>;
     return { ...fields, details: stored, prevHash, hash: entryHash };
   }
+}
+
+/** Why `row` breaks the chain after an entry whose hash is `prevHash`, or undefined when it does not. */
+function brokenReason(row: AuditRow, prevHash: string): string | undefined {
+  let entry: AuditEntry;
+  try {
+    entry = toEntry(row);
+  } catch {
+    return "details are not valid JSON";
+  }
+  if (entry.prevHash !== prevHash) return "prev_hash does not match the previous entry's hash";
+  if (hashEntry(entry.prevHash, entry, canonicalJson(entry.details)) !== entry.hash) {
+    return "hash does not match the entry's contents";
+  }
+  return undefined;
 }
 
 function toEntry(row: AuditRow): AuditEntry {
