@@ -39,7 +39,10 @@ import { maintenanceRoutes } from "./maintenance/routes.js";
 import { startMaintenance, type MaintenanceSchedule } from "./maintenance/scheduler.js";
 import { createBackupRepository } from "./maintenance/create.js";
 import { AuditChainWatch } from "./security/audit-chain.js";
-import { auditRoutes } from "./security/routes.js";
+import { SecurityChecker } from "./security/checker.js";
+import { staticContext } from "./security/context.js";
+import type { CheckContext } from "./security/run-checks.js";
+import { auditRoutes, securityRoutes } from "./security/routes.js";
 import { startTracing, type Tracing } from "./platform/tracing.js";
 import { VERSION } from "./platform/version.js";
 import { drawdownRatio } from "./risk/evaluate.js";
@@ -66,6 +69,8 @@ export interface AppOverrides {
   databasePath?: string;
   /** Called when the process can no longer trust its state (a failed commit). @default log and exit 1 */
   onFatal?: (error: unknown) => void;
+  /** Parts of what the security checks look at: the application folder, the user id, … */
+  security?: Partial<CheckContext>;
   /** Collect Node runtime metrics. @default true */
   runtimeMetrics?: boolean;
 }
@@ -89,6 +94,8 @@ export interface OpsguardApp {
   backups: BackupManager;
   /** Verifications of the audit log's hash chain. */
   auditChain: AuditChainWatch;
+  /** The security checks, on their schedules and on demand. */
+  security: SecurityChecker;
   /** Starts supervising and reconciles what a previous process left unknown; then it is ready. */
   start(): Promise<void>;
   /**
@@ -213,6 +220,29 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   });
   let schedule: MaintenanceSchedule | undefined;
   const auditChain = new AuditChainWatch({ databasePath: dbPath, clock, logger, registry });
+  const security = new SecurityChecker({
+    context: {
+      ...staticContext({
+        config,
+        configPath: overrides.configPath,
+        databasePath: dbPath,
+        env: process.env,
+        clock,
+      }),
+      tokens: () => tokens.list(),
+      lastBackupAt: () => backups.runs.summary("backup").lastSuccess?.finishedAt ?? undefined,
+      auditChain: () => auditChain.verify(),
+      ...overrides.security,
+    },
+    clock,
+    logger,
+    registry,
+    tracer,
+    audit: async (entry) => {
+      commits.write(() => audit.append(entry));
+      await commits.durable();
+    },
+  });
   registerMaintenanceMetrics(registry, () => ({
     summary: (kind) => backups.runs.summary(kind),
     scheduled: (kind) => config.backup.enabled && config.backup.schedule[kind] !== "off",
@@ -307,6 +337,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   http.route("/", riskRoutes({ ledger, limits, service, currency: config.accounting.currency }));
   http.route("/", maintenanceRoutes({ manager: backups, logger }));
   http.route("/", auditRoutes({ audit, watch: auditChain }));
+  http.route("/", securityRoutes({ checker: security }));
 
   http.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",
@@ -339,6 +370,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     executor,
     backups,
     auditChain,
+    security,
     flushLogs: (deadlineMs) => logging.close(deadlineMs),
     get ready() {
       return ready;
@@ -350,7 +382,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       await service.reconcileUnresolved();
       ready = true;
       if (config.backup.enabled) schedule = startMaintenance(backups, config.backup, logger);
-      auditChain.start(config.security.auditChainSchedule);
+      security.start(config.security.schedule);
     },
     async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {
       ready = false;
@@ -358,6 +390,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       await supervisor.stop();
       // A backup, drill or check under way is stopped, not waited for.
       await backups.stop();
+      await security.stop();
       await auditChain.stop();
       // Start-up reconciliations may still be out; each is bounded by the executor's deadlines.
       await Promise.allSettled(service.reconciling());

@@ -1,15 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { databasePath } from "./app.js";
 import { checkEnvironment } from "./cli/check.js";
 import { BACKUP_USAGE, runBackupCommand } from "./cli/backup.js";
 import { runDemo } from "./cli/demo.js";
+import { runSecurityCommand, SECURITY_USAGE } from "./cli/security.js";
+import { runTokenCommand, TOKEN_USAGE } from "./cli/token.js";
 import { UsageError } from "./cli/usage-error.js";
 import { startServer, stopOnSignals } from "./cli/serve.js";
 import { ConfigError, loadConfig } from "./config/load.js";
-import { ROLES, TokenStore, type Role } from "./http/tokens.js";
-import { SYSTEM_CLOCK } from "./platform/clock.js";
-import { openDatabase } from "./platform/db.js";
 import { DomainError, StartupError } from "./platform/errors.js";
 import { StorageError } from "./platform/storage.js";
 import { ResticError } from "./maintenance/restic-errors.js";
@@ -23,9 +21,10 @@ Commands:
   serve                       run the service (default)
   demo                        run the service with a built-in strategy, in <dataDir>/demo
   check                       validate the config and environment; exit 1 listing every problem
-  token create --role ROLE    print a new API token (ROLE: viewer, operator, admin) [--name NAME]
+  token create|list|revoke    API tokens: see below
   backup run|list|drill|check|restore
                               backups with restic: see below
+  security check|baseline     security checks and the integrity baseline: see below
 
 Options:
   --config FILE   YAML config (default: opsguard.yaml if present, or OPSGUARD_CONFIG)
@@ -33,7 +32,11 @@ Options:
 
 Every config key can be set by an OPSGUARD_* variable, e.g. OPSGUARD_SERVER_PORT=9090.
 
-${BACKUP_USAGE}`;
+${TOKEN_USAGE}
+
+${BACKUP_USAGE}
+
+${SECURITY_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
       name: { type: "string" },
       to: { type: "string" },
       all: { type: "boolean" },
+      json: { type: "boolean" },
+      "fail-on": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -89,20 +94,19 @@ async function main(argv: string[]): Promise<number> {
         },
       );
     }
-    case "token": {
-      if (sub !== "create") throw new UsageError("usage: opsguard token create --role viewer|operator|admin");
-      const role = values.role as Role | undefined;
-      if (!role || !ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(", ")}`);
-      const config = load();
-      const db = openDatabase({ path: databasePath(config) });
-      try {
-        const { id, token } = new TokenStore(db, SYSTEM_CLOCK).create(role, values.name ?? `${role}-token`);
-        console.error(`created ${role} token ${id}; it is shown once:`);
-        console.log(token);
-      } finally {
-        db.close();
-      }
-      return 0;
+    case "token":
+      return runTokenCommand(sub, { role: values.role, name: values.name, id: positionals[2] }, load(), {
+        out: (line) => console.log(line),
+        err: process.stderr,
+      });
+    case "security": {
+      const { config, source } = loadConfig({ path: values.config, env: process.env });
+      return runSecurityCommand(
+        sub,
+        config,
+        { configPath: source, json: values.json, failOn: values["fail-on"] },
+        { out: (line) => console.log(line), err: process.stderr },
+      );
     }
     default:
       throw new UsageError(`unknown command: ${command}\n\n${USAGE}`);

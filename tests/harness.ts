@@ -30,7 +30,7 @@ export function testConfig(dataDir: string, input: ConfigInput = {}): Config {
     // Backups run restic; the tests of backups turn them on.
     backup: { enabled: false, ...input.backup },
     // The scheduled audit verification runs in a worker thread; its tests verify on demand.
-    security: { auditChainSchedule: "off", ...input.security },
+    security: { ...input.security, schedule: { quick: "off", checks: "off", ...input.security?.schedule } },
     executor: {
       ...input.executor,
       paper: { latencyMs: 0, slippageBps: 0, stepMs: 60_000, ...input.executor?.paper },

@@ -27,12 +27,14 @@ export async function startChild(
 ): Promise<Child> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
   const child = spawn(process.execPath, [MAIN, ...args], {
-    // Backups run restic on a schedule: the tests of backups turn them on.
+    // Backups run restic, and the security checks npm audit (the registry), on schedules: the
+    // tests of each turn them on.
     env: {
       PATH: process.env.PATH,
       OPSGUARD_DATA_DIR: dataDir,
       OPSGUARD_SERVER_PORT: "0",
       OPSGUARD_BACKUP_ENABLED: "false",
+      OPSGUARD_SECURITY_SCHEDULE_CHECKS: "off",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

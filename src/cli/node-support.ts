@@ -15,6 +15,14 @@ export const NODE_RELEASES: readonly { major: number; endOfLife: string }[] = [
   { major: 24, endOfLife: "2028-04-30" },
 ];
 
+/**
+ * The Node.js security releases opsguard knows of (https://nodejs.org/en/blog/vulnerability), with
+ * the first version of each release line that carries the fixes. A version older than that on its
+ * line has known, published vulnerabilities. Add each new security release here.
+ */
+export const NODE_SECURITY_RELEASES: readonly { date: string; fixedIn: Readonly<Record<number, string>> }[] =
+  [{ date: "2026-03-24", fixedIn: { 20: "20.20.2", 22: "22.22.2", 24: "24.14.1" } }];
+
 /** The oldest major opsguard runs on; keep in step with `engines.node` in package.json. */
 export const MIN_NODE_MAJOR = 22;
 
@@ -69,6 +77,24 @@ export function judgeNodeVersion(version: string, now: number): NodeFinding | un
       severity: "warning",
       message: `node ${version}: opsguard is not tested with Node ${major}; if anything misbehaves, use Node ${RECOMMENDED_NODE_MAJOR} LTS`,
     };
+  }
+  return undefined;
+}
+
+/**
+ * The latest security release that `version` lacks: its line got a fix in a later version.
+ * Undefined when the version has every fix opsguard knows of, or its line is not in the table.
+ */
+export function missingSecurityRelease(version: string): { date: string; fixedIn: string } | undefined {
+  const match = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!match) return undefined;
+  const [major, minor, patch] = match.slice(1).map(Number) as [number, number, number];
+  for (const release of [...NODE_SECURITY_RELEASES].sort((a, b) => b.date.localeCompare(a.date))) {
+    const fixed = release.fixedIn[major];
+    if (!fixed) continue;
+    const [, fMinor, fPatch] = fixed.split(".").map(Number) as [number, number, number];
+    if (minor < fMinor || (minor === fMinor && patch < fPatch)) return { date: release.date, fixedIn: fixed };
+    return undefined;
   }
   return undefined;
 }

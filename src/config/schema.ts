@@ -396,12 +396,58 @@ export const Config = z
     backup: BackupConfig.prefault({}),
     security: z
       .object({
+        schedule: z
+          .object({
+            /**
+             * When to run the quick checks: the audit log's hash chain, going on from the last
+             * entry found sound, and the database's `quick_check`; a cron expression, or "off".
+             * When scheduled they also run at start. Every five minutes by default.
+             */
+            quick: Cron.default("*/5 * * * *"),
+            /**
+             * When to run every security check (integrity, dependencies, database, permissions,
+             * settings); a cron expression, or "off". When scheduled they also run at start.
+             * @default "29 * * * *" (hourly)
+             */
+            checks: Cron.default("29 * * * *"),
+          })
+          .prefault({}),
         /**
-         * When to verify the audit log's hash chain, going on from the last entry found sound, as
-         * a cron expression (every five minutes by default), or "off". When scheduled, it is also
-         * verified at start; `GET /v1/audit` verifies it for each answer either way.
+         * The signed integrity baseline. By default `<dataDir>/security/baseline.json`; `serve`
+         * records it at its first start, `opsguard security baseline` after an intended change.
          */
-        auditChainSchedule: Cron.default("*/5 * * * *"),
+        baselineFile: z.string().min(1).optional(),
+        /**
+         * The key the baseline is signed with (HMAC-SHA256), created with mode 0600 when missing.
+         * Keep it where whoever can write the data folder cannot (a secret mount, a root-owned
+         * file): then editing the baseline is detected too. By default `<dataDir>/security/baseline.key`.
+         */
+        baselineKeyFile: z.string().min(1).optional(),
+        /**
+         * More files and folders under the integrity baseline, besides the application, the config
+         * file and `backup.paths`; relative paths are from the working directory. @default []
+         */
+        paths: z.array(z.string().min(1)).default([]),
+        /**
+         * Advisories in OSV format (https://ossf.github.io/osv-schema/): a JSON file (one record,
+         * an array, or `{"vulns": [...]}`) or a folder of them, e.g. osv.dev's npm export. Read
+         * offline at each run.
+         */
+        advisoriesFile: z.string().min(1).optional(),
+        npmAudit: z
+          .object({
+            /** Ask the npm registry about the installed versions (`npm audit --json`). @default true */
+            enabled: z.boolean().default(true),
+            /** The registry to ask; npm's own setting by default. */
+            registry: HttpUrl.optional(),
+            /** Deadline of `npm audit`; past it the source counts as unreachable. @default 30000 */
+            timeoutMs: z.number().int().positive().default(30_000),
+          })
+          .prefault({}),
+        /** API tokens older than this are a finding: rotate them. @default 90 */
+        maxTokenAgeDays: z.number().int().positive().default(90),
+        /** A last successful backup older than this is a finding. @default 3 */
+        maxBackupAgeHours: z.number().positive().default(3),
       })
       .prefault({}),
   })

@@ -55,17 +55,19 @@ export interface CreatedToken {
 /**
  * API bearer tokens, stored as sha256 of the secret only, checked in constant time.
  *
- * Every token is held in memory, loaded at start. An unknown id costs no query: SQLite's
- * `data_version` says whether another connection (such as `opsguard token create` in another
- * process) has committed since the tokens were loaded, and only then are they loaded again. So
- * random ids cannot be used to load the database, and a new token works as soon as it is
- * committed.
+ * Every token is held in memory, loaded at start. A lookup costs no table read: SQLite's
+ * `data_version` (a pragma) says whether another connection (such as `opsguard token create` or
+ * `token revoke` in another process) has committed since the tokens were loaded, and only then
+ * are they loaded again. So random ids cannot be used to load the database, a new token works as
+ * soon as it is committed, and a revoked one is refused from its next request.
  */
 export class TokenStore {
   private readonly cache = new Map<string, StoredToken>();
   private readonly insert;
   private readonly all;
   private readonly countAll;
+  private readonly listAll;
+  private readonly remove;
   private readonly version;
   /** `data_version` when the tokens were last loaded. */
   private loadedAt = -1;
@@ -81,7 +83,11 @@ export class TokenStore {
       "SELECT id, name, role, secret_hash FROM api_tokens",
     );
     this.countAll = db.prepare<[], bigint>("SELECT COUNT(*) FROM api_tokens").pluck();
+    this.listAll = db.prepare<[], { id: string; name: string; role: string; created_at: bigint | number }>(
+      "SELECT id, name, role, created_at FROM api_tokens ORDER BY created_at, id",
+    );
     this.version = db.prepare<[], bigint>("PRAGMA data_version").pluck();
+    this.remove = db.prepare<[string]>("DELETE FROM api_tokens WHERE id = ?");
     this.load();
   }
 
@@ -110,21 +116,36 @@ export class TokenStore {
     return { id, name: stored.name, role: stored.role };
   }
 
+  /** Every token's id, name, role and creation time (never its hash), oldest first. */
+  list(): { id: string; name: string; role: string; createdAt: number }[] {
+    return this.listAll
+      .all()
+      .map((row) => ({ id: row.id, name: row.name, role: row.role, createdAt: Number(row.created_at) }));
+  }
+
   /** How many tokens exist, in the database (not only in this process). */
   count(): number {
     return Number(this.countAll.get() ?? 0n);
   }
 
+  /**
+   * Deletes a token: from then on it is refused, here at once and in another process (serve, when
+   * the CLI revokes) at its next request. Returns whether the token existed.
+   */
+  revoke(id: string): boolean {
+    this.cache.delete(id);
+    return this.remove.run(id).changes > 0;
+  }
+
   private lookup(id: string): StoredToken | undefined {
-    const cached = this.cache.get(id);
-    if (cached) return cached;
-    if (this.dataVersion() === this.loadedAt) return undefined;
-    this.load();
+    // Another process's commit may have revoked a token held here, or created one: reload then.
+    if (this.dataVersion() !== this.loadedAt) this.load();
     return this.cache.get(id);
   }
 
   private load(): void {
     this.loadedAt = this.dataVersion();
+    this.cache.clear();
     for (const row of this.all.all()) {
       if (!isRole(row.role)) continue;
       this.cache.set(row.id, {

@@ -9,6 +9,7 @@ import {
   type AuditVerification,
 } from "../platform/audit.js";
 import { SYSTEM_CLOCK } from "../platform/clock.js";
+import { findWorldWritable, fingerprintFiles } from "../security/fingerprint.js";
 import { databaseFacts, type DatabaseFacts, type ManifestFile } from "./manifest.js";
 
 // The checks of a database copy that read all of it. They block for as long as the file is large
@@ -144,6 +145,56 @@ export function verifyAuditChain(
   }
 }
 
+/** What the database checks of the security checker found (OG-DB-001, OG-DB-002). */
+export interface DatabaseCheck {
+  /** `ok`, or the problems SQLite lists. */
+  result: string;
+  /** Rows of `foreign_key_check` (thorough only), as `table rowid → parent`. */
+  foreignKeys: string[];
+  /** Set when the file could not be read as a database at all; the SQLite code, e.g. SQLITE_NOTADB. */
+  failure?: { code: string; message: string };
+}
+
+/**
+ * `PRAGMA quick_check`, or with `thorough` `PRAGMA integrity_check` and `foreign_key_check`, on a
+ * read-only connection of its own. A file SQLite cannot read is reported, not thrown: garbage in
+ * a page is a finding.
+ */
+export function checkDatabase(path: string, thorough: boolean): DatabaseCheck {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const pragma = thorough ? "integrity_check" : "quick_check";
+    const result = (db.pragma(pragma) as Record<string, string>[]).map((row) => row[pragma]).join("; ");
+    const foreignKeys = thorough
+      ? (db.pragma("foreign_key_check") as { table: string; rowid: number; parent: string }[]).map(
+          (row) => `${row.table} rowid ${row.rowid} → ${row.parent}`,
+        )
+      : [];
+    return { result, foreignKeys };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (typeof code === "string" && code.startsWith("SQLITE_"))
+      return {
+        result: (error as Error).message,
+        foreignKeys: [],
+        failure: { code, message: (error as Error).message },
+      };
+    throw error;
+  } finally {
+    db?.close();
+  }
+}
+
 /** The tasks a worker runs, by name. */
-export const TASKS = { copyDatabase, checkRestored, describeTrees, sha256Files, verifyAuditChain } as const;
+export const TASKS = {
+  copyDatabase,
+  checkRestored,
+  checkDatabase,
+  describeTrees,
+  sha256Files,
+  verifyAuditChain,
+  fingerprintFiles,
+  findWorldWritable,
+} as const;
 export type TaskName = keyof typeof TASKS;

@@ -1,4 +1,3 @@
-import { Cron } from "croner";
 import { Gauge } from "prom-client";
 import type { Clock } from "../platform/clock.js";
 import type { AuditCheckpoint } from "../platform/audit.js";
@@ -31,7 +30,8 @@ export interface AuditChainWatchOptions {
 }
 
 /**
- * Verifies the audit log's hash chain on a schedule and on demand. Each verification goes on
+ * Verifies the audit log's hash chain when asked (by the security checker's quick schedule, and
+ * by `GET /v1/audit`). Each verification goes on
  * from the last entry found sound (the first one, and one in {@link FULL_EVERY}, walks the whole
  * chain), in a worker thread, so it stays quick at millions of entries and never blocks the event
  * loop. A break is logged once
@@ -44,7 +44,6 @@ export class AuditChainWatch {
   private sinceFull = 0;
   private last: ChainStatus | undefined;
   private running: Promise<ChainStatus> | undefined;
-  private job: Cron | undefined;
 
   constructor(private readonly options: AuditChainWatchOptions) {
     const registers = [options.registry];
@@ -95,22 +94,8 @@ export class AuditChainWatch {
     return this.last;
   }
 
-  /** Verifies at once, then on `schedule` (a cron expression); "off" does neither. */
-  start(schedule: string): void {
-    if (schedule === "off") return;
-    const run = (): void =>
-      void this.verify().catch((error: unknown) =>
-        this.options.logger.warn("audit chain not verified", {
-          event: "security.audit_chain_unverified",
-          err: error,
-        }),
-      );
-    run();
-    this.job = new Cron(schedule, { protect: true }, run);
-  }
-
+  /** Waits for a verification under way. */
   async stop(): Promise<void> {
-    this.job?.stop();
     await this.running?.catch(() => undefined);
   }
 

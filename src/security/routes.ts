@@ -5,7 +5,11 @@ import { AUTH_ERRORS, BEARER, problem } from "../http/openapi.js";
 import { validationHook } from "../http/problem.js";
 import { queryInteger } from "../http/query.js";
 import type { AuditLog } from "../platform/audit.js";
+import { DomainError } from "../platform/errors.js";
 import type { AuditChainWatch } from "./audit-chain.js";
+import { CHECKS, type CheckId } from "./catalog.js";
+import type { SecurityChecker } from "./checker.js";
+import { CHECK_STATUSES, countStatuses, type SecurityReport } from "./report.js";
 
 const Instant = z
   .string()
@@ -96,6 +100,92 @@ export function auditRoutes({ audit, watch }: { audit: AuditLog; watch: AuditCha
       },
       200,
     );
+  });
+  return app;
+}
+
+const CheckResultView = z
+  .object({
+    id: z.enum(CHECKS.map((check) => check.id) as [CheckId, ...CheckId[]]),
+    title: z.string(),
+    status: z.enum(CHECK_STATUSES),
+    evidence: z.array(z.string()).openapi({ description: "What was looked at and what was seen." }),
+    recommendation: z.string().optional().openapi({ description: "What to do; on a finding." }),
+    reason: z.string().optional().openapi({ description: "Why it could not run; when unavailable." }),
+    checkedAt: z.string().openapi({ format: "date-time" }),
+    durationMs: z.number().int(),
+  })
+  .openapi("SecurityCheckResult");
+
+const SecurityReportView = z
+  .object({
+    id: z.string(),
+    trigger: z.string().openapi({ description: "schedule, start or api" }),
+    startedAt: z.string().openapi({ format: "date-time" }),
+    finishedAt: z.string().openapi({ format: "date-time" }),
+    counts: z.object({
+      ok: z.number().int(),
+      warning: z.number().int(),
+      critical: z.number().int(),
+      unavailable: z.number().int(),
+    }),
+    results: z.array(CheckResultView),
+  })
+  .openapi("SecurityReport");
+
+const reportJson = (description: string) => ({
+  description,
+  content: { "application/json": { schema: SecurityReportView } },
+});
+
+const runChecksRoute = createRoute({
+  method: "post",
+  path: "/v1/security-checks",
+  tags: ["security"],
+  summary: "Run every security check now",
+  description:
+    "Runs the checks (integrity, dependencies, database, permissions, settings) and answers with the report when they are done, in seconds; a run under way is joined, not repeated.",
+  security: BEARER,
+  middleware: [requireRole("admin")] as const,
+  responses: { 200: reportJson("The report of the run."), ...AUTH_ERRORS },
+});
+
+const latestRoute = createRoute({
+  method: "get",
+  path: "/v1/security-checks/latest",
+  tags: ["security"],
+  summary: "The latest security report",
+  description:
+    "The latest run of every check, with the quick checks (audit chain, quick_check) as of their latest run.",
+  security: BEARER,
+  middleware: [requireRole("admin")] as const,
+  responses: {
+    200: reportJson("The latest report."),
+    404: problem("No check has run since the service started (NOT_FOUND)."),
+    ...AUTH_ERRORS,
+  },
+});
+
+function viewReport(report: SecurityReport) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    id: report.id,
+    trigger: report.trigger,
+    startedAt: iso(report.startedAt),
+    finishedAt: iso(report.finishedAt),
+    counts: countStatuses(report.results),
+    results: report.results.map((result) => ({ ...result, checkedAt: iso(result.checkedAt) })),
+  };
+}
+
+/** `/v1/security-checks`: run the checks now, read the latest report. Admin only. */
+export function securityRoutes({ checker }: { checker: SecurityChecker }) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.openapi(runChecksRoute, async (c) => c.json(viewReport(await checker.run("api")), 200));
+  app.openapi(latestRoute, (c) => {
+    const report = checker.latest();
+    if (!report) throw new DomainError("NOT_FOUND", "no security check has run since the service started");
+    return c.json(viewReport(report), 200);
   });
   return app;
 }
