@@ -23,8 +23,9 @@ WORKDIR /app
 RUN apt-get update \
   && apt-get install -y --no-install-recommends restic ca-certificates \
   && rm -rf /var/lib/apt/lists/*
-# package.json is read at run time for the version.
-COPY --from=build /app/package.json ./package.json
+# package.json is read at run time for the version; the lockfile by the security checks, which
+# compare the installed packages with it (OG-DEP-001) and ask npm audit about it (OG-DEP-002).
+COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The data folder belongs to the unprivileged `node` user of the base image; a named volume

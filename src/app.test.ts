@@ -52,6 +52,8 @@ describe("service routes", () => {
       "/v1/operations/{id}/close",
       "/v1/risk",
       "/v1/risk/state",
+      "/v1/security-checks",
+      "/v1/security-checks/latest",
     ]);
     expect(doc.paths["/v1/operations"]!.post!.security).toEqual([{ Bearer: [] }]);
     expect(doc.components.securitySchemes.Bearer).toMatchObject({ type: "http", scheme: "bearer" });

@@ -21,6 +21,8 @@ const MINIMUM_ROLE: Readonly<Record<string, Role>> = {
   "GET /v1/backups/runs/{id}": "admin",
   "POST /v1/backups/restore-drill": "admin",
   "GET /v1/audit": "admin",
+  "POST /v1/security-checks": "admin",
+  "GET /v1/security-checks/latest": "admin",
 };
 
 /** Routes served without a token and outside the OpenAPI document (`/metrics` has no bearer file here). */

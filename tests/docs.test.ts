@@ -11,7 +11,7 @@ import { ConfigError, loadConfig } from "../src/config/load.js";
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const DOCS = join(REPO, "docs");
 /** The files `npm run docs` writes. */
-const GENERATED = ["configuration.md", "metrics.md"];
+const GENERATED = ["configuration.md", "metrics.md", "security-checks.md"];
 
 /** README.md and every Markdown page in docs/. */
 function markdownFiles(): string[] {

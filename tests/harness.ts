@@ -29,8 +29,13 @@ export function testConfig(dataDir: string, input: ConfigInput = {}): Config {
     supervisor: { monitorIntervalMs: 60_000, ...input.supervisor },
     // Backups run restic; the tests of backups turn them on.
     backup: { enabled: false, ...input.backup },
-    // The scheduled audit verification runs in a worker thread; its tests verify on demand.
-    security: { ...input.security, schedule: { quick: "off", checks: "off", ...input.security?.schedule } },
+    // The security checks' tests run them on demand; npm audit would ask the registry (only
+    // loopback in tests).
+    security: {
+      ...input.security,
+      npmAudit: { enabled: false, ...input.security?.npmAudit },
+      schedule: { quick: "off", checks: "off", ...input.security?.schedule },
+    },
     executor: {
       ...input.executor,
       paper: { latencyMs: 0, slippageBps: 0, stepMs: 60_000, ...input.executor?.paper },

@@ -1,6 +1,7 @@
 /**
- * Writes the generated references, `docs/configuration.md` (from the config schema) and
- * `docs/metrics.md` (from the metrics registry), or writes them to `--out DIR`. Run with
+ * Writes the generated references, `docs/configuration.md` (from the config schema),
+ * `docs/metrics.md` (from the metrics registry) and `docs/security-checks.md` (from the catalog of
+ * checks), or writes them to `--out DIR`. Run with
  * `npm run docs`; commit the result. `tests/docs.test.ts` fails when the committed files drift.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { parseArgs } from "node:util";
 import { renderConfigurationReference } from "./configuration.js";
 import { formatMarkdown } from "./markdown.js";
 import { renderMetricsReference } from "./metrics.js";
+import { renderSecurityChecksReference } from "./security-checks.js";
 
 /** Where the committed references live. */
 const DOCS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -18,6 +20,7 @@ const DOCS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const REFERENCES: Record<string, () => string | Promise<string>> = {
   "configuration.md": renderConfigurationReference,
   "metrics.md": renderMetricsReference,
+  "security-checks.md": renderSecurityChecksReference,
 };
 
 /** Renders every reference into `outDir`, formatted as prettier formats `docs/`; returns the names. */

@@ -1,6 +1,6 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { buildDashboard } from "./frame.js";
-import { UNITS, statPanel, thresholds, timeSeries, valueMappings } from "./panels.js";
+import { UNITS, statPanel, tablePanel, thresholds, timeSeries, valueMappings } from "./panels.js";
 import { increaseOverRange, series, sumBy } from "./promql.js";
 import { prom } from "./queries.js";
 
@@ -45,7 +45,7 @@ export function maintenanceDashboard(): dashboard.Dashboard {
     uid: "opsguard-maintenance",
     title: "opsguard / Maintenance",
     description:
-      "Backups with restic: how old the last good one is, how they went, their sizes; restore drills that prove a snapshot restores; repository checks; the audit chain.",
+      "Backups with restic: how old the last good one is, how they went, their sizes; restore drills that prove a snapshot restores; repository checks; security checks and the audit chain.",
     variables: ["instance"],
     rows: [
       {
@@ -137,6 +137,57 @@ export function maintenanceDashboard(): dashboard.Dashboard {
             },
             [prom(`max(${series("opsguard_backup_check_last_errors")})`)],
             { thresholds: thresholds(["green", null], ["red", 1]) },
+          ),
+        ],
+      },
+      {
+        title: "Security checks",
+        panels: [
+          statPanel(
+            {
+              title: "Critical findings",
+              description:
+                "Security checks whose last result is critical. OpsguardIntegrityViolation pages for integrity, OpsguardSecurityFindingCritical fires for the rest.",
+              unit: UNITS.count,
+            },
+            [prom(`max(${series("opsguard_security_findings", 'severity="critical"')})`)],
+            { thresholds: thresholds(["green", null], ["red", 1]) },
+          ),
+          statPanel(
+            {
+              title: "Warnings",
+              description: "Security checks whose last result is a warning.",
+              unit: UNITS.count,
+            },
+            [prom(`max(${series("opsguard_security_findings", 'severity="warning"')})`)],
+            { thresholds: thresholds(["green", null], ["orange", 1]) },
+          ),
+          statPanel(
+            {
+              title: "Last security check",
+              description:
+                "Time since every check last ran (hourly by default); OpsguardSecurityChecksNotRun fires after three hours.",
+              unit: UNITS.seconds,
+            },
+            [prom(`time() - max(${series("opsguard_security_check_last_run_timestamp_seconds")})`)],
+            { thresholds: thresholds(["green", null], ["orange", 2 * 3600], ["red", 3 * 3600]) },
+          ),
+          tablePanel(
+            {
+              title: "Checks that are not ok",
+              description:
+                "Each check whose last result is a warning, critical or unavailable (it could not run). `opsguard security check` or GET /v1/security-checks/latest gives the evidence and what to do.",
+              unit: UNITS.none,
+              width: 12,
+            },
+            [
+              prom(
+                `max by (check, status) (${series("opsguard_security_check_status", 'status!="ok"')}) == 1`,
+                undefined,
+                { instant: true, table: true },
+              ),
+            ],
+            { hide: ["Value"] },
           ),
         ],
       },

@@ -54,6 +54,7 @@ export class SecurityChecker {
   private readonly jobs: Cron[] = [];
   private lastRunAt = 0;
   private lastDurationSeconds = 0;
+  private scheduled = { checks: false, quick: false };
 
   constructor(private readonly options: SecurityCheckerOptions) {
     const registers = [options.registry];
@@ -78,6 +79,18 @@ export class SecurityChecker {
       collect() {
         const counts = countStatuses(latest());
         for (const severity of SEVERITIES) this.set({ severity }, counts[severity]);
+      },
+    });
+    const scheduled = () => this.scheduled;
+    new Gauge({
+      name: "opsguard_security_check_scheduled",
+      help: "1 when the security checks of a kind (checks: every check; quick: audit chain and quick_check) run on a schedule in this process, 0 when not.",
+      labelNames: ["kind"],
+      registers,
+      collect() {
+        const { checks, quick } = scheduled();
+        this.set({ kind: "checks" }, checks ? 1 : 0);
+        this.set({ kind: "quick" }, quick ? 1 : 0);
       },
     });
     const read = () => ({ at: this.lastRunAt, duration: this.lastDurationSeconds });
@@ -155,6 +168,7 @@ export class SecurityChecker {
    */
   start(schedule: { quick: string; checks: string }): void {
     const { logger } = this.options;
+    this.scheduled = { checks: schedule.checks !== "off", quick: schedule.quick !== "off" };
     const failed = (what: string) => (error: unknown) =>
       logger.warn(`${what} did not run: ${(error as Error).message}`, {
         event: "security.check_failed",

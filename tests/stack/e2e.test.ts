@@ -128,11 +128,17 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
       startAlertmanager(writeAlertmanagerConfig(root.path, receiver.url), root.path),
       // The paper market's seed, explicit: its failures (1% of opens and closes in the demo) are
       // drawn from it, and with 42 the 19th execution fails, seconds into the run.
-      // Backups on, as for a user: the demo's first backup, drill and check fill the Maintenance dashboard.
+      // Backups on, as for a user: the demo's first backup, drill and check fill the Maintenance
+      // dashboard. So do the security checks, run at start; npm audit would ask the registry.
       startChild(
         dataDir,
         ["demo"],
-        { OPSGUARD_EXECUTOR_PAPER_SEED: "42", OPSGUARD_BACKUP_ENABLED: "true" },
+        {
+          OPSGUARD_EXECUTOR_PAPER_SEED: "42",
+          OPSGUARD_BACKUP_ENABLED: "true",
+          OPSGUARD_SECURITY_SCHEDULE_CHECKS: "29 * * * *",
+          OPSGUARD_SECURITY_NPM_AUDIT_ENABLED: "false",
+        },
         "demo/admin-token",
       ),
     ]);
