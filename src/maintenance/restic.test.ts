@@ -157,8 +157,9 @@ describe("Restic against a real repository", () => {
     const passwordFile = join(sandbox.dir, "wrong-password");
     await writeFile(passwordFile, "not the password\n", { mode: 0o600 });
     const stranger = sandbox.restic({ passwordFile });
-    for (const attempt of [stranger.snapshots(), stranger.init()]) {
-      const error = await attempt.catch((e: unknown) => e);
+    // One after the other: a second call started at once would reject while the first is awaited.
+    for (const attempt of [() => stranger.snapshots(), () => stranger.init()]) {
+      const error = await attempt().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ResticError);
       const { kind, exitCode, message, stderr } = error as ResticError;
       expect(kind).toBe("wrong_password");
