@@ -186,10 +186,21 @@ describe("checkEnvironment", () => {
     expect(result.warnings).toEqual([]);
   });
 
-  it.each(["22.21.1", "24.22.3"])("passes Node %s", (nodeVersion) => {
+  it.each(["22.22.2", "24.22.3"])("passes Node %s", (nodeVersion) => {
     const result = check({ path: writeConfig(), env: {}, nodeVersion });
     expect(result.problems).toEqual([]);
     expect(result.warnings).toEqual([]);
+  });
+
+  it.each([
+    ["22.21.1", "22.22.2"],
+    ["24.14.0", "24.14.1"],
+  ])("warns that Node %s lacks a security release, fixed in %s", (nodeVersion, fixedIn) => {
+    const result = check({ path: writeConfig(), env: {}, nodeVersion });
+    expect(result.problems).toEqual([]);
+    expect(result.warnings).toEqual([
+      `node ${nodeVersion} lacks the security release of 2026-03-24: upgrade to ${fixedIn} or later`,
+    ]);
   });
 
   it("reports an odd major as a problem", () => {

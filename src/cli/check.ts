@@ -6,7 +6,7 @@ import { SYSTEM_CLOCK, type Clock } from "../platform/clock.js";
 import { liveOperations, quickCheck } from "../platform/db.js";
 import { describeStorageError, unwritableDatabaseFiles } from "../platform/storage.js";
 import { describeUndeclared, operationsOnUndeclaredInstruments } from "../operations/undeclared.js";
-import { judgeNodeVersion } from "./node-support.js";
+import { judgeNodeVersion, missingSecurityRelease } from "./node-support.js";
 import { backupSettings } from "../maintenance/settings.js";
 import { dirname, resolve } from "node:path";
 
@@ -41,6 +41,12 @@ export function checkEnvironment(options: {
     (options.clock ?? SYSTEM_CLOCK).now(),
   );
   if (node) (node.severity === "problem" ? problems : warnings).push(node.message);
+  const nodeVersion = options.nodeVersion ?? process.versions.node;
+  const unpatched = node ? undefined : missingSecurityRelease(nodeVersion);
+  if (unpatched)
+    warnings.push(
+      `node ${nodeVersion} lacks the security release of ${unpatched.date}: upgrade to ${unpatched.fixedIn} or later`,
+    );
 
   try {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

@@ -112,7 +112,7 @@ export function matchOsv(
 /** What `npm audit --json` says about the lockfile of `appRoot`. */
 export async function npmAudit(
   appRoot: string,
-  options: { registry?: string; timeoutMs: number; npm?: string },
+  options: { registry?: string; timeoutMs: number; npm?: string; signal?: AbortSignal },
 ): Promise<{ vulnerabilities: Vulnerability[] } | { unavailable: string }> {
   const args = [
     "audit",
@@ -126,6 +126,7 @@ export async function npmAudit(
     const result = await execa(options.npm ?? "npm", args, {
       cwd: appRoot,
       timeout: options.timeoutMs,
+      cancelSignal: options.signal,
       reject: false,
       env: { npm_config_update_notifier: "false", npm_config_fund: "false" },
     });
@@ -176,7 +177,7 @@ export interface AdvisorySources {
   /** An OSV file or folder (`security.advisoriesFile`). */
   osvPath?: string;
   /** `npm audit`, when on. */
-  npmAudit?: { registry?: string; timeoutMs: number; npm?: string };
+  npmAudit?: { registry?: string; timeoutMs: number; npm?: string; signal?: AbortSignal };
 }
 
 /**

@@ -55,6 +55,7 @@ export class SecurityChecker {
   private lastRunAt = 0;
   private lastDurationSeconds = 0;
   private scheduled = { checks: false, quick: false };
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: SecurityCheckerOptions) {
     const registers = [options.registry];
@@ -131,8 +132,9 @@ export class SecurityChecker {
 
   /** Runs the quick checks now, or joins the run under way. */
   runQuick(): Promise<CheckResult[]> {
-    this.quickRunning ??= runChecks(this.options.context, QUICK_CHECKS)
+    this.quickRunning ??= runChecks({ ...this.options.context, signal: this.stopping.signal }, QUICK_CHECKS)
       .then((results) => {
+        if (this.stopping.signal.aborted) throw new Error("the service is stopping");
         this.keep(results);
         return results;
       })
@@ -186,9 +188,14 @@ export class SecurityChecker {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the schedules and `npm audit` at once; a worker still reading files is not waited for
+   * (shutdown has a deadline), and what a run finds after this is dropped.
+   */
+  stop(): Promise<void> {
     for (const job of this.jobs) job.stop();
-    await Promise.allSettled([this.running, this.quickRunning]);
+    this.stopping.abort();
+    return Promise.resolve();
   }
 
   private async baselineIfMissing(): Promise<void> {
@@ -202,7 +209,8 @@ export class SecurityChecker {
       const startedAt = clock.now();
       const began = performance.now();
       logger.info("security checks started", { event: "security.check_started", trigger });
-      const results = await runChecks(context);
+      const results = await runChecks({ ...context, signal: this.stopping.signal });
+      if (this.stopping.signal.aborted) throw new Error("the service is stopping");
       const report: SecurityReport = { id: nextId(), trigger, startedAt, finishedAt: clock.now(), results };
       this.keep(results);
       this.report = report;

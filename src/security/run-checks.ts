@@ -43,6 +43,8 @@ export interface CheckContext {
   tokens: () => TokenAge[];
   /** When the last backup succeeded, if one has. */
   lastBackupAt: () => number | undefined;
+  /** Stops what can be stopped (npm audit) when the service stops. */
+  signal?: AbortSignal;
   /** Verifies the audit hash chain. */
   auditChain: () => Promise<ChainStatus>;
 }
@@ -83,10 +85,13 @@ const RUNNERS: Record<CheckId, Check> = {
   "OG-INT-003": async ({ integrity }, shared) =>
     judgeFiles(readBaseline(integrity), await shared.fingerprint(), ["config", "path"]),
   "OG-DEP-001": ({ integrity }) => checkInstalled(integrity.appRoot),
-  "OG-DEP-002": ({ integrity, advisories }) => {
+  "OG-DEP-002": ({ integrity, advisories, signal }) => {
     const lockfile = readLockfile(integrity.appRoot);
     if (!lockfile) return unavailable(`${join(integrity.appRoot, "package-lock.json")} does not exist`);
-    return checkAdvisories(integrity.appRoot, installedPackages(integrity.appRoot, lockfile), advisories);
+    const sources = advisories.npmAudit
+      ? { ...advisories, npmAudit: { ...advisories.npmAudit, signal } }
+      : advisories;
+    return checkAdvisories(integrity.appRoot, installedPackages(integrity.appRoot, lockfile), sources);
   },
   "OG-DEP-003": ({ nodeVersion, now }) => {
     const judged = judgeNodeVersion(nodeVersion, now());
