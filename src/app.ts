@@ -231,7 +231,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       }),
       tokens: () => tokens.list(),
       lastBackupAt: () => backups.runs.summary("backup").lastSuccess?.finishedAt ?? undefined,
-      auditChain: () => auditChain.verify(),
+      auditChain: (full) => auditChain.verify(full),
       ...overrides.security,
     },
     clock,

@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { judgeNodeVersion, MIN_NODE_MAJOR, NODE_RELEASES, RECOMMENDED_NODE_MAJOR } from "./node-support.js";
+import {
+  judgeNodeVersion,
+  MIN_NODE_MAJOR,
+  missingSecurityRelease,
+  NODE_RELEASES,
+  NODE_SECURITY_RELEASES,
+  RECOMMENDED_NODE_MAJOR,
+} from "./node-support.js";
 
 const at = (day: string) => Date.parse(`${day}T12:00:00Z`);
 const TODAY = at("2026-12-01");
@@ -80,5 +87,37 @@ describe("judgeNodeVersion", () => {
       engines: { node: string };
     };
     expect(pkg.engines.node).toBe(`>=${MIN_NODE_MAJOR}`);
+  });
+});
+
+describe("missingSecurityRelease", () => {
+  const march = { date: "2026-03-24" };
+
+  it.each([
+    ["24.14.0", "24.14.1"],
+    ["v24.14.0", "24.14.1"],
+    ["24.13.9", "24.14.1"],
+    ["24.0.0", "24.14.1"],
+    ["22.22.1", "22.22.2"],
+    ["20.20.0", "20.20.2"],
+  ])("finds that %s lacks the fix of 2026-03-24, in %s", (version, fixedIn) => {
+    expect(missingSecurityRelease(version)).toEqual({ ...march, fixedIn });
+  });
+
+  it.each(["24.14.1", "24.15.0", "24.22.3", "22.22.2", "22.23.0", "20.20.2", "26.0.0", "18.20.8", "nightly"])(
+    "finds nothing missing in %s (fixed, or a line the table does not cover)",
+    (version) => {
+      expect(missingSecurityRelease(version)).toBeUndefined();
+    },
+  );
+
+  it("keeps each fix on its own line, newer than the line's first release", () => {
+    for (const { date, fixedIn } of NODE_SECURITY_RELEASES) {
+      expect(date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      for (const [major, version] of Object.entries(fixedIn)) {
+        expect(version.split(".")[0]).toBe(major);
+        expect(missingSecurityRelease(`${major}.0.0`)?.fixedIn).toBe(version);
+      }
+    }
   });
 });

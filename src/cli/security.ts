@@ -72,7 +72,7 @@ export async function runSecurityCommand(
   }
   if (sub !== "check") throw new UsageError(`usage:\n${SECURITY_USAGE}`);
 
-  const context: CheckContext = { ...base, ...databaseSources(dbPath) };
+  const context: CheckContext = { ...base, ...databaseSources(dbPath), trigger: "cli" };
   const onTerminal = output.err.isTTY === true && !options.json;
   const results = await runChecks(context, undefined, (id, index, count) => {
     if (onTerminal) output.err.write(`\r\x1b[Kchecking ${id} (${index + 1}/${count})`);
@@ -120,7 +120,7 @@ function databaseSources(path: string): Pick<CheckContext, "tokens" | "lastBacku
       const result = await runOffThread("verifyAuditChain", path, undefined);
       const verifiedAt = Date.now();
       return result.ok
-        ? { ok: true, verifiedEntries: result.checkpoint.seq, verifiedAt }
+        ? { ok: true, verifiedEntries: result.checkpoint.seq, verifiedAt, fullWalkAt: verifiedAt }
         : {
             ok: false,
             verifiedEntries: result.brokenAt - 1,

@@ -57,14 +57,31 @@ export function readOsv(path: string): OsvRecord[] {
   return records;
 }
 
-/** Whether `version` is in one OSV range: events in order, per the OSV schema's evaluation. */
+/** The version an OSV event names; "0" (introduced from the start) sorts before every version. */
+const eventVersion = (event: Record<string, string>): string =>
+  event.introduced ?? event.fixed ?? event.last_affected ?? event.limit ?? "0";
+
+/**
+ * Whether `version` is in one OSV range, evaluated as the OSV schema says: over the events sorted
+ * by their versions (files need not list them in order), each `introduced` at or below the version
+ * makes it affected, each `fixed` at or below it (or `last_affected` below it) unaffected again.
+ * Throws on a version that is not semver.
+ */
 function inRange(version: string, events: Record<string, string>[]): boolean {
+  const sorted = [...events].sort((a, b) => {
+    const [x, y] = [eventVersion(a), eventVersion(b)];
+    if (x === "0" || y === "0") return x === y ? 0 : x === "0" ? -1 : 1;
+    return semver.compare(x, y, true);
+  });
   let affected = false;
-  for (const event of events) {
-    if (event.introduced !== undefined)
-      affected ||= event.introduced === "0" || semver.gte(version, event.introduced, true);
-    if (event.fixed !== undefined && semver.gte(version, event.fixed, true)) affected = false;
-    if (event.last_affected !== undefined && semver.gt(version, event.last_affected, true)) affected = false;
+  for (const event of sorted) {
+    if (event.introduced !== undefined) {
+      if (event.introduced === "0" || semver.gte(version, event.introduced, true)) affected = true;
+    } else if (event.fixed !== undefined) {
+      if (semver.gte(version, event.fixed, true)) affected = false;
+    } else if (event.last_affected !== undefined) {
+      if (semver.gt(version, event.last_affected, true)) affected = false;
+    }
   }
   return affected;
 }
@@ -79,6 +96,8 @@ export function matchOsv(
   records: OsvRecord[],
   installed: InstalledPackage[],
   source: string,
+  /** Receives the ids of records that could not be read (a version that is not semver): one bad record never hides the others. */
+  skipped: string[] = [],
 ): Vulnerability[] {
   const byName = new Map<string, InstalledPackage[]>();
   for (const pkg of installed) byName.set(pkg.name, [...(byName.get(pkg.name) ?? []), pkg]);
@@ -88,12 +107,18 @@ export function matchOsv(
       if (affected.package?.ecosystem !== "npm" || !affected.package.name) continue;
       for (const pkg of byName.get(affected.package.name) ?? []) {
         if (!semver.valid(pkg.version, true)) continue;
-        const hit =
-          (affected.versions ?? []).includes(pkg.version) ||
-          (affected.ranges ?? []).some(
-            (range) =>
-              (range.type === "SEMVER" || range.type === "ECOSYSTEM") && inRange(pkg.version, range.events),
-          );
+        let hit: boolean;
+        try {
+          hit =
+            (affected.versions ?? []).includes(pkg.version) ||
+            (affected.ranges ?? []).some(
+              (range) =>
+                (range.type === "SEMVER" || range.type === "ECOSYSTEM") && inRange(pkg.version, range.events),
+            );
+        } catch {
+          if (!skipped.includes(record.id)) skipped.push(record.id);
+          continue;
+        }
         if (hit)
           found.push({
             id: record.id,
@@ -196,7 +221,10 @@ export async function checkAdvisories(
     try {
       if (!existsSync(sources.osvPath)) throw new Error(`${sources.osvPath} does not exist`);
       const records = readOsv(sources.osvPath);
-      found.push(...matchOsv(records, installed, sources.osvPath));
+      const skipped: string[] = [];
+      found.push(...matchOsv(records, installed, sources.osvPath, skipped));
+      if (skipped.length > 0)
+        failures.push(`OSV advisories ${skipped.join(", ")}: a version that is not semver, skipped`);
       consulted.push(
         `${installed.length} installed packages against ${records.length} OSV advisories in ${sources.osvPath}`,
       );
@@ -208,7 +236,10 @@ export async function checkAdvisories(
     const audit = await npmAudit(appRoot, sources.npmAudit);
     if ("unavailable" in audit) failures.push(audit.unavailable);
     else {
-      found.push(...audit.vulnerabilities);
+      // npm audit names the vulnerable range; the evidence names what is installed.
+      const versions = (name: string) =>
+        [...new Set(installed.filter((pkg) => pkg.name === name).map((pkg) => pkg.version))].join(", ");
+      found.push(...audit.vulnerabilities.map((v) => ({ ...v, version: versions(v.package) || v.version })));
       consulted.push("npm audit of the production dependencies");
     }
   }

@@ -5,8 +5,8 @@ import type { Logger } from "../platform/logger.js";
 import type { MetricsRegistry } from "../platform/metrics.js";
 import { runOffThread } from "../maintenance/off-thread.js";
 
-/** One verification in this many walks the whole chain (daily at the default five-minute schedule). */
-export const FULL_EVERY = 288;
+/** A verification walks the whole chain when the last such walk is older than this: daily. */
+export const FULL_WALK_INTERVAL_MS = 86_400_000;
 
 /** What the last verification of the audit hash chain found. */
 export interface ChainStatus {
@@ -18,6 +18,8 @@ export interface ChainStatus {
   reason?: string;
   /** When it was verified, ms since the epoch. */
   verifiedAt: number;
+  /** When the whole chain was last walked from its first entry, ms since the epoch. */
+  fullWalkAt?: number;
 }
 
 /** What the watch works with. */
@@ -32,7 +34,7 @@ export interface AuditChainWatchOptions {
 /**
  * Verifies the audit log's hash chain when asked (by the security checker's quick schedule, and
  * by `GET /v1/audit`). Each verification goes on
- * from the last entry found sound (the first one, and one in {@link FULL_EVERY}, walks the whole
+ * from the last entry found sound (the first one, and one a day — {@link FULL_WALK_INTERVAL_MS} — walks the whole
  * chain), in a worker thread, so it stays quick at millions of entries and never blocks the event
  * loop. A break is logged once
  * (`security.audit_chain_broken`) and kept until a verification finds the chain sound again; the
@@ -40,8 +42,8 @@ export interface AuditChainWatchOptions {
  */
 export class AuditChainWatch {
   private checkpoint: AuditCheckpoint | undefined;
-  /** Verifications since the last one that walked the whole chain. */
-  private sinceFull = 0;
+  /** When the last verification that walked the whole chain ran. */
+  private fullWalkAt: number | undefined;
   private last: ChainStatus | undefined;
   private running: Promise<ChainStatus> | undefined;
 
@@ -82,7 +84,7 @@ export class AuditChainWatch {
    * verification under way.
    */
   verify(full = false): Promise<ChainStatus> {
-    if (full && !this.running) this.sinceFull = FULL_EVERY;
+    if (full && !this.running) this.checkpoint = undefined;
     this.running ??= this.verifyOnce().finally(() => {
       this.running = undefined;
     });
@@ -103,15 +105,23 @@ export class AuditChainWatch {
     const { databasePath, clock, logger } = this.options;
     // Going on from the checkpoint trusts what was verified before it; now and then the whole
     // chain is walked again, so an entry changed behind the checkpoint is found too.
-    if (this.sinceFull >= FULL_EVERY) this.checkpoint = undefined;
-    this.sinceFull = this.checkpoint ? this.sinceFull + 1 : 1;
+    const startedAt = clock.now();
+    if (this.fullWalkAt === undefined || startedAt - this.fullWalkAt >= FULL_WALK_INTERVAL_MS)
+      this.checkpoint = undefined;
+    const fullWalk = this.checkpoint === undefined;
     const result = await runOffThread("verifyAuditChain", databasePath, this.checkpoint);
     const verifiedAt = clock.now();
     if (result.ok) {
       this.checkpoint = result.checkpoint;
+      if (fullWalk) this.fullWalkAt = startedAt;
       if (this.last && !this.last.ok)
         logger.info("the audit hash chain verifies again", { event: "security.audit_chain_restored" });
-      this.last = { ok: true, verifiedEntries: result.checkpoint.seq, verifiedAt };
+      this.last = {
+        ok: true,
+        verifiedEntries: result.checkpoint.seq,
+        verifiedAt,
+        fullWalkAt: this.fullWalkAt,
+      };
       return this.last;
     }
     const wasBroken = this.last?.ok === false && this.last.brokenAt === result.brokenAt;

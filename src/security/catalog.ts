@@ -60,7 +60,8 @@ export const CHECKS = [
   {
     id: "OG-DB-003",
     category: "database",
-    title: "The audit log's hash chain verifies from its first entry to its last",
+    title:
+      "The audit log's hash chain verifies (new entries every five minutes, the whole chain daily and on demand)",
     recommendation:
       "Treat the database as tampered with: keep a copy, find who wrote to it, compare the broken entry with a backup from before it.",
   },

@@ -43,7 +43,7 @@ export interface SecurityCheckerOptions {
 /**
  * Runs the security checks on a schedule and on demand, keeps the latest result of each check,
  * and makes them metrics (`opsguard_security_*`), log lines (`security.*`) and audit entries.
- * A full run is one trace, with a span per check; the quick checks (audit chain, quick_check)
+ * A full run is one trace (span `security.check`); the quick checks (audit chain, quick_check)
  * run more often and update their own results in the latest report.
  */
 export class SecurityChecker {
@@ -122,9 +122,9 @@ export class SecurityChecker {
     };
   }
 
-  /** Runs every check now, or joins the run under way. */
-  run(trigger: string): Promise<SecurityReport> {
-    this.running ??= this.runOnce(trigger).finally(() => {
+  /** Runs every check now, or joins the run under way; `actor` (a token id) is who asked. */
+  run(trigger: string, actor?: string): Promise<SecurityReport> {
+    this.running ??= this.runOnce(trigger, actor ?? "system").finally(() => {
       this.running = undefined;
     });
     return this.running;
@@ -202,14 +202,14 @@ export class SecurityChecker {
     if (readBaseline(this.options.context.integrity).state === "missing") await this.recordBaseline("system");
   }
 
-  private async runOnce(trigger: string): Promise<SecurityReport> {
+  private async runOnce(trigger: string, actor: string): Promise<SecurityReport> {
     const { context, clock, logger, tracer } = this.options;
     return inSpan(tracer, SECURITY_SPAN, { kind: SpanKind.INTERNAL, root: true }, async (span) => {
       span.setAttribute(ATTR.TRIGGER, trigger);
       const startedAt = clock.now();
       const began = performance.now();
       logger.info("security checks started", { event: "security.check_started", trigger });
-      const results = await runChecks({ ...context, signal: this.stopping.signal });
+      const results = await runChecks({ ...context, trigger, signal: this.stopping.signal });
       if (this.stopping.signal.aborted) throw new Error("the service is stopping");
       const report: SecurityReport = { id: nextId(), trigger, startedAt, finishedAt: clock.now(), results };
       this.keep(results);
@@ -237,7 +237,7 @@ export class SecurityChecker {
         },
       );
       await this.options.audit({
-        actor: trigger === "api" || trigger === "cli" ? trigger : "system",
+        actor,
         action: "security.check",
         target: report.id,
         details: { trigger, ...counts, findings },

@@ -25,7 +25,8 @@ export function checkPrivateFiles(files: readonly { what: string; path: string }
     if (bits & 0o077) exposed.push(`${what} ${path}: mode ${octal(bits)}, expected 0600`);
     else fine.push(`${what} ${path}: mode ${octal(bits)}`);
   }
-  return exposed.length > 0 ? finding("critical", exposed) : ok(...fine);
+  if (exposed.length > 0) return finding("critical", exposed);
+  return fine.length > 0 ? ok(...fine) : ok("none of these files exists yet");
 }
 
 /** OG-FILE-003: nothing under the given roots is writable by others (found by a worker walk). */

@@ -181,7 +181,9 @@ function viewReport(report: SecurityReport) {
 /** `/v1/security-checks`: run the checks now, read the latest report. Admin only. */
 export function securityRoutes({ checker }: { checker: SecurityChecker }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(runChecksRoute, async (c) => c.json(viewReport(await checker.run("api")), 200));
+  app.openapi(runChecksRoute, async (c) =>
+    c.json(viewReport(await checker.run("api", c.get("principal").id)), 200),
+  );
   app.openapi(latestRoute, (c) => {
     const report = checker.latest();
     if (!report) throw new DomainError("NOT_FOUND", "no security check has run since the service started");

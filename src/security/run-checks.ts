@@ -45,8 +45,13 @@ export interface CheckContext {
   lastBackupAt: () => number | undefined;
   /** Stops what can be stopped (npm audit) when the service stops. */
   signal?: AbortSignal;
-  /** Verifies the audit hash chain. */
-  auditChain: () => Promise<ChainStatus>;
+  /**
+   * Verifies the audit hash chain: from the last entry found sound, or with `full` from the first
+   * (on-demand runs: an entry changed behind the last verification is found at once).
+   */
+  auditChain: (full: boolean) => Promise<ChainStatus>;
+  /** What started the run: schedule, start, api or cli. */
+  trigger?: string;
 }
 
 type Check = (context: CheckContext, shared: Shared) => Promise<Outcome> | Outcome;
@@ -78,12 +83,20 @@ async function checkDatabaseFile(context: CheckContext, thorough: boolean): Prom
   return ok(`${context.databasePath}: ${what} ok${thorough ? ", foreign_key_check ok" : ""}`);
 }
 
+/** The files of `labels` against the baseline; nothing is read when there is no trusted baseline. */
+async function compareWithBaseline(
+  { integrity }: CheckContext,
+  shared: Shared,
+  labels: readonly string[],
+): Promise<Outcome> {
+  const state = readBaseline(integrity);
+  return judgeFiles(state, state.state === "trusted" ? await shared.fingerprint() : {}, labels);
+}
+
 const RUNNERS: Record<CheckId, Check> = {
   "OG-INT-001": ({ integrity }) => judgeBaseline(readBaseline(integrity), integrity),
-  "OG-INT-002": async ({ integrity }, shared) =>
-    judgeFiles(readBaseline(integrity), await shared.fingerprint(), ["app"]),
-  "OG-INT-003": async ({ integrity }, shared) =>
-    judgeFiles(readBaseline(integrity), await shared.fingerprint(), ["config", "path"]),
+  "OG-INT-002": (context, shared) => compareWithBaseline(context, shared, ["app"]),
+  "OG-INT-003": (context, shared) => compareWithBaseline(context, shared, ["config", "path"]),
   "OG-DEP-001": ({ integrity }) => checkInstalled(integrity.appRoot),
   "OG-DEP-002": ({ integrity, advisories, signal }) => {
     const lockfile = readLockfile(integrity.appRoot);
@@ -105,10 +118,16 @@ const RUNNERS: Record<CheckId, Check> = {
   },
   "OG-DB-001": (context) => checkDatabaseFile(context, false),
   "OG-DB-002": (context) => checkDatabaseFile(context, true),
-  "OG-DB-003": async ({ databasePath, auditChain }) => {
+  "OG-DB-003": async ({ databasePath, auditChain, trigger }) => {
     if (!existsSync(databasePath)) return unavailable(`${databasePath} does not exist yet`);
-    const chain = await auditChain();
-    if (chain.ok) return ok(`${chain.verifiedEntries} entries verified, from the first to the last`);
+    const chain = await auditChain(trigger === "api" || trigger === "cli");
+    const walked = chain.fullWalkAt ?? chain.verifiedAt;
+    if (chain.ok)
+      return ok(
+        walked >= chain.verifiedAt
+          ? `${chain.verifiedEntries} entries verified, from the first to the last`
+          : `${chain.verifiedEntries} entries sound: the whole chain was walked ${new Date(walked).toISOString()}, the entries since verified from there`,
+      );
     return finding("critical", [
       `entry ${chain.brokenAt} breaks the chain: ${chain.reason}`,
       `entries 1 to ${chain.verifiedEntries} are sound`,

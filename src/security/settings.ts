@@ -7,7 +7,10 @@ const HOUR_MS = 3_600_000;
 /** Whether `host` (a name or an address, possibly in brackets) only reaches this machine. */
 export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return bare === "localhost" || bare === "::1" || bare.startsWith("127.") || bare.endsWith(".localhost");
+  // An IPv4 literal in 127.0.0.0/8, not a name that merely starts with "127." (127.0.0.1.example.com).
+  return (
+    bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare) || bare.endsWith(".localhost")
+  );
 }
 
 /** OG-CFG-001: without authentication, whoever reaches the port can trade. */
@@ -99,7 +102,8 @@ export function checkPlainHttpCredentials(config: Config, env: { otlpHeadersSecr
         `${key}: ${protocol.slice(0, -1)} to ${hostname}${credential ? ` with ${credential}` : ""}`,
       );
   }
-  return exposed.length > 0 ? finding("critical", exposed) : ok(...checked);
+  if (exposed.length > 0) return finding("critical", exposed);
+  return checked.length > 0 ? ok(...checked) : ok("no endpoint opsguard sends a credential to is configured");
 }
 
 /** OG-BAK-001: no scheduled backups, or none recent, means the data can be lost with the disk. */
