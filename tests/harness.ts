@@ -1,3 +1,4 @@
+import { integrityScope } from "../src/security/context.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,12 +61,16 @@ export interface TestApp {
 export async function startTestApp(input: ConfigInput = {}, overrides: AppOverrides = {}): Promise<TestApp> {
   const dataDir = tempDir();
   const config = testConfig(dataDir, input);
+  const { security, ...rest } = overrides;
   const app = createApp(config, {
     logger: createSilentLogger(),
     runtimeMetrics: false,
     // Only the tests of backups run restic; elsewhere a backup fails at once.
     ...(config.backup.enabled ? {} : { backupRepository: NO_BACKUPS }),
-    ...overrides,
+    ...rest,
+    // The integrity check of an empty application folder: fingerprinting the repository's own
+    // node_modules takes seconds, and a security check may run many times (the fuzz test).
+    security: { integrity: integrityScope(config, undefined, join(dataDir, "app")), ...security },
   });
   const tokens = {
     viewer: app.tokens.create("viewer", "test-viewer").token,
