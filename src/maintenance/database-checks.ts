@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import {
@@ -9,7 +8,7 @@ import {
   type AuditVerification,
 } from "../platform/audit.js";
 import { SYSTEM_CLOCK } from "../platform/clock.js";
-import { findWorldWritable, fingerprintFiles } from "../security/fingerprint.js";
+import { findWorldWritable, fingerprintFiles, sha256File } from "../security/fingerprint.js";
 import { databaseFacts, type DatabaseFacts, type ManifestFile } from "./manifest.js";
 
 // The checks of a database copy that read all of it. They block for as long as the file is large
@@ -103,7 +102,7 @@ export function describeTrees(roots: string[]): ManifestFile[] {
     if (info.isDirectory()) {
       for (const name of readdirSync(path).sort()) walk(join(path, name));
     } else if (info.isFile()) {
-      files.push({ path, bytes: info.size, sha256: sha256Sync(path) });
+      files.push({ path, bytes: info.size, sha256: sha256File(path) });
     }
   };
   for (const root of roots) walk(root);
@@ -112,20 +111,7 @@ export function describeTrees(roots: string[]): ManifestFile[] {
 
 /** The sha256 of each file, or null for one that does not exist. */
 export function sha256Files(paths: string[]): (string | null)[] {
-  return paths.map((path) => (existsSync(path) ? sha256Sync(path) : null));
-}
-
-function sha256Sync(path: string): string {
-  const hash = createHash("sha256");
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  const fd = openSync(path, "r");
-  try {
-    for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer))
-      hash.update(buffer.subarray(0, read));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest("hex");
+  return paths.map((path) => (existsSync(path) ? sha256File(path) : null));
 }
 
 /**

@@ -30,13 +30,14 @@ export function fingerprintFiles(roots: FingerprintRoot[]): Record<string, strin
     const key = `${root.label}:${root.relativeTo ? relative(root.relativeTo, path) : path}`;
     if (info.isSymbolicLink()) files[key] = `symlink:${readlinkSync(path)}`;
     else if (info.isDirectory()) for (const name of readdirSync(path).sort()) walk(root, join(path, name));
-    else if (info.isFile()) files[key] = sha256(path, buffer);
+    else if (info.isFile()) files[key] = sha256File(path, buffer);
   };
   for (const root of roots) walk(root, root.path);
   return files;
 }
 
-function sha256(path: string, buffer: Buffer): string {
+/** The sha256 of a file, read in chunks through `buffer` (1 MiB by default). */
+export function sha256File(path: string, buffer: Buffer = Buffer.allocUnsafe(1 << 20)): string {
   const hash = createHash("sha256");
   const fd = openSync(path, "r");
   try {
