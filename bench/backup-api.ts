@@ -20,10 +20,14 @@ export interface LoopDelay {
   p99Ms: number;
 }
 
-/** CPU time of the server and of its children that have exited (restic), at one moment. */
+/**
+ * CPU time of the server, of its main thread and of its children that have exited (restic), at
+ * one moment.
+ */
 export interface CpuMark {
   at: number;
   server: number;
+  mainThread: number;
   children: number;
 }
 
@@ -76,7 +80,12 @@ export async function readLoopDelay(target: Target): Promise<LoopDelay> {
 }
 
 export function markCpu(target: Target): CpuMark {
-  return { at: performance.now(), server: target.cpuSeconds(), children: target.childCpuSeconds() };
+  return {
+    at: performance.now(),
+    server: target.cpuSeconds(),
+    mainThread: target.mainThreadCpuSeconds(),
+    children: target.childCpuSeconds(),
+  };
 }
 
 /** Seconds from a run's start to its end, by its own record. */

@@ -1,16 +1,6 @@
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  fsyncSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  statSync,
-} from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   detail,
   durationOf,
@@ -24,12 +14,18 @@ import {
   type LoopDelay,
   type RunView,
 } from "./backup-api.js";
+import {
+  describeWindow,
+  loadWindow,
+  summarizeWindows,
+  type LoadWindow,
+  type WindowSummary,
+} from "./load-window.js";
 import type { BenchOptions } from "./options.js";
-import { seedDatabase } from "./seed-database.js";
+import { copyDurably, seedDatabase } from "./seed-database.js";
 import { median, round } from "./stats.js";
 import { MIN_ACCEPTED_SHARE } from "./submit-phase.js";
 import { startOpsguard, type Target } from "./targets.js";
-import { runLoad, type LoadResult } from "./wrk.js";
 
 const MB = 1024 * 1024;
 
@@ -67,36 +63,11 @@ export interface LoadedBackup extends BackupRun {
   afterLoadLoop: LoopDelay | null;
 }
 
-/** One window of saturating submit load. */
-export interface LoadWindow {
-  seconds: number;
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** The slowest request: a stall of the event loop shows here whatever the percentiles say. */
-  maxMs: number;
-  requests: number;
-  acceptedShare: number;
-  serverCpuCores: number;
-  loop: LoopDelay;
-}
-
 export interface BackupRound {
   round: number;
   without: LoadWindow;
   during: LoadWindow;
   backup: LoadedBackup;
-}
-
-/** Medians over the rounds of one condition. */
-export interface WindowSummary {
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  serverCpuCores: number;
-  loopMaxMs: number;
-  loopP99Ms: number;
 }
 
 export interface BackupResults {
@@ -199,8 +170,8 @@ export async function runBackupPhase(
       database: { operations: seeded.operations, bytes: seeded.bytes, seedSec: round(seeded.seconds, 1) },
       first: first!,
       rounds,
-      without: summarize(rounds.map((r) => r.without)),
-      during: summarize(rounds.map((r) => r.during)),
+      without: summarizeWindows(rounds.map((r) => r.without)),
+      during: summarizeWindows(rounds.map((r) => r.during)),
       rpsRatio: paired((r) => r.during.rps / r.without.rps),
       p99Ratio: paired((r) => r.during.p99Ms / r.without.p99Ms),
     };
@@ -220,42 +191,6 @@ async function measureIdleBackup(target: Target): Promise<IdleBackup> {
     serverCpuSec: round(to.server - from.server, 2),
     loop: await readLoopDelay(target),
   };
-}
-
-/**
- * One window of the submit load; `onStart` runs when the warm-up ends, and the window ends early
- * once `stopWhen` says so.
- */
-async function loadWindow(
-  target: Target,
-  options: BenchOptions,
-  durationSec: number,
-  prefix: string,
-  onStart: () => Promise<void> = () => Promise.resolve(),
-  stopWhen?: () => Promise<boolean>,
-): Promise<LoadWindow> {
-  let from: CpuMark | undefined;
-  const started = (async () => {
-    await sleep(options.warmupSec * 1000);
-    await readLoopDelay(target);
-    from = markCpu(target);
-    await onStart();
-  })();
-  // Awaited once the load is over; a failure before then must not count as unhandled.
-  started.catch(() => undefined);
-  const load = await runLoad({
-    url: target.url,
-    token: target.token,
-    connections: options.connections,
-    threads: options.threads,
-    warmupSec: options.warmupSec,
-    durationSec,
-    prefix,
-    stopWhen,
-  });
-  await started;
-  const to = markCpu(target);
-  return windowOf(load, from!, to, await readLoopDelay(target));
 }
 
 async function loadDuringBackup(
@@ -296,20 +231,6 @@ async function loadDuringBackup(
   return { window, backup };
 }
 
-/**
- * Copies the seeded database and waits until it is on disk: otherwise the kernel writes its
- * hundreds of megabytes back during the first window of load, which would pay for it alone.
- */
-function copyDurably(from: string, to: string): void {
-  copyFileSync(from, to);
-  const fd = openSync(to, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** How much of the database the backup has copied into its staging folder so far, 0..1. */
 function copiedShare(dataDir: string): number {
   const staged = join(dataDir, "backup-staging", "opsguard.db");
@@ -328,40 +249,6 @@ function describeRun(run: RunView, from: CpuMark, to: CpuMark): BackupRun {
     operations: detail(run, "operations"),
     resticCpuSec: round(to.children - from.children, 2),
   };
-}
-
-function windowOf(load: LoadResult, from: CpuMark, to: CpuMark, loop: LoopDelay): LoadWindow {
-  return {
-    seconds: round(load.seconds, 2),
-    rps: round(load.rps, 1),
-    p50Ms: load.latencyMs.p50,
-    p99Ms: load.latencyMs.p99,
-    maxMs: load.latencyMs.max,
-    requests: load.requests,
-    acceptedShare: round(load.acceptedShare, 5),
-    serverCpuCores: round((to.server - from.server) / ((to.at - from.at) / 1000), 3),
-    loop,
-  };
-}
-
-function summarize(windows: LoadWindow[]): WindowSummary {
-  const of = (f: (w: LoadWindow) => number, digits: number): number => round(median(windows.map(f)), digits);
-  return {
-    rps: of((w) => w.rps, 1),
-    p50Ms: of((w) => w.p50Ms, 3),
-    p99Ms: of((w) => w.p99Ms, 3),
-    maxMs: of((w) => w.maxMs, 3),
-    serverCpuCores: of((w) => w.serverCpuCores, 3),
-    loopMaxMs: of((w) => w.loop.maxMs, 1),
-    loopP99Ms: of((w) => w.loop.p99Ms, 1),
-  };
-}
-
-function describeWindow(w: LoadWindow): string {
-  return (
-    `${w.rps.toFixed(0)} req/s over ${w.seconds.toFixed(1)} s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, max ${w.maxMs} ms, ` +
-    `server ${w.serverCpuCores.toFixed(2)} cores, event loop max ${w.loop.maxMs} ms`
-  );
 }
 
 function describeBackup(b: LoadedBackup): string {

@@ -37,6 +37,16 @@ export interface BenchOptions {
    * order; each costs a backup of the whole database. @default 2
    */
   backupRounds: number;
+  /**
+   * Operations in the database of the security-check phase (seeded, all closed): what
+   * `integrity_check` and the walk of the audit chain read. @default 200000
+   */
+  securityOperations: number;
+  /**
+   * Rounds of (load without a security check, load with checks back to back) in the security-check
+   * phase, in alternating order, each on a fresh server. @default 2
+   */
+  securityRounds: number;
   /** Phases to run. @default all */
   phases: Phase[];
   /** Servers of the submit phase besides bare, full and quiet. @default none */
@@ -49,7 +59,7 @@ export interface BenchOptions {
   dist: string;
 }
 
-export const PHASES = ["submit", "scrape", "supervisor", "risk", "memory", "backup"] as const;
+export const PHASES = ["submit", "scrape", "supervisor", "risk", "memory", "backup", "security"] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
@@ -76,6 +86,8 @@ const DEFAULTS: BenchOptions = {
   riskTimeMs: 1000,
   backupOperations: 1_000_000,
   backupRounds: 2,
+  securityOperations: 200_000,
+  securityRounds: 2,
   phases: [...PHASES],
   variants: [],
   out: "bench/results.json",
@@ -99,6 +111,8 @@ const KNOBS = {
   "risk-time": ["riskTimeMs", "number"],
   "backup-operations": ["backupOperations", "number"],
   "backup-rounds": ["backupRounds", "number"],
+  "security-operations": ["securityOperations", "number"],
+  "security-rounds": ["securityRounds", "number"],
   only: ["phases", "phases"],
   variants: ["variants", "variants"],
   out: ["out", "string"],

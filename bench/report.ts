@@ -1,9 +1,12 @@
 import { cpus, release } from "node:os";
-import type { BackupResults, WindowSummary } from "./backup-phase.js";
+import type { BackupResults } from "./backup-phase.js";
+import { ms, pct, signed, type Table } from "./format.js";
 import type { MemoryResults } from "./memory-phase.js";
 import type { BenchOptions, Variant } from "./options.js";
 import type { RiskResult } from "./risk-phase.js";
 import type { ScrapeResult } from "./scrape-phase.js";
+import { formatBackup, formatSecurity } from "./report-maintenance.js";
+import type { SecurityResults } from "./security-phase.js";
 import { VARIANT_NAMES, type SubmitResults, type VariantResult } from "./submit-phase.js";
 import type { SupervisorResult } from "./supervisor-phase.js";
 
@@ -18,6 +21,7 @@ export interface BenchResults {
   risk?: RiskResult;
   memory?: MemoryResults;
   backup?: BackupResults;
+  security?: SecurityResults;
   /** Each target of the issue, with what was measured against it. */
   targets: TargetCheck[];
 }
@@ -48,14 +52,10 @@ export function describeMachine(): BenchResults["machine"] {
  */
 const LEVELS_OFF_MB_PER_MIN = 30;
 
-const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
-const pct = (value: number): string => `${(value * 100).toFixed(1)}%`;
-const signed = (value: number): string => (value > 0 ? `+${value}` : `${value}`);
-
 /** The issue's targets, checked against what was measured (only for the phases that ran). */
 export function checkTargets(results: Omit<BenchResults, "targets">): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const { submit, scrape, supervisor, risk, memory, backup } = results;
+  const { submit, scrape, supervisor, risk, memory, backup, security } = results;
   if (submit) {
     checks.push(
       {
@@ -134,13 +134,39 @@ export function checkTargets(results: Omit<BenchResults, "targets">): TargetChec
       },
     );
   }
+  if (security) {
+    const { without, during, rounds } = security;
+    // The goals of a backup, the other maintenance that runs beside trading. A ratio over a
+    // window in which no check ended measures a part of one only.
+    const ended = rounds.filter((r) => r.checks.some((c) => c.endedUnderLoad)).length;
+    const completed =
+      `${security.checksUnderLoad} ${security.checksUnderLoad === 1 ? "check" : "checks"} ended under load ` +
+      `in ${rounds.length} ${rounds.length === 1 ? "round" : "rounds"}`;
+    const operations = security.database.operations;
+    checks.push(
+      {
+        name: `submit req/s during security checks, ${operations} operations`,
+        target: "≥ 80% of without",
+        measured: `${pct(security.rpsRatio)} (${during.rps.toFixed(0)} vs ${without.rps.toFixed(0)} req/s); ${completed}`,
+        met: security.rpsRatio >= 0.8 && ended === rounds.length,
+      },
+      {
+        name: `submit p99 during security checks, ${operations} operations`,
+        target: "≤ 120% of without",
+        measured:
+          `${pct(security.p99Ratio)} (${ms(during.p99Ms)} vs ${ms(without.p99Ms)}); ` +
+          `event loop max ${ms(during.loopMaxMs)} vs ${ms(without.loopMaxMs)}`,
+        met: security.p99Ratio <= 1.2 && ended === rounds.length,
+      },
+    );
+  }
   return checks;
 }
 
 /** The results as Markdown tables, for the terminal and for BENCHMARKS.md. */
 export function formatResults(results: BenchResults): string {
   const lines: string[] = [];
-  const table = (header: string[], rows: string[][]): void => {
+  const table: Table = (header, rows) => {
     lines.push(`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`);
     for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
     lines.push("");
@@ -236,75 +262,6 @@ export function formatResults(results: BenchResults): string {
     );
   }
   if (results.backup) formatBackup(results.backup, options, table);
+  if (results.security) formatSecurity(results.security, options, table, (line) => lines.push(line, ""));
   return lines.join("\n");
 }
-
-function formatBackup(
-  backup: BackupResults,
-  options: BenchOptions,
-  table: (header: string[], rows: string[][]) => void,
-): void {
-  const { database, first, rounds } = backup;
-  const loop = (l: { maxMs: number; p99Ms: number } | null): string =>
-    l ? `${ms(l.maxMs)} / ${ms(l.p99Ms)}` : "—";
-  table(
-    [
-      `backup of ${database.operations} operations (${mib(database.bytes)})`,
-      "result",
-      "duration",
-      "read / added",
-      "files",
-      "restic CPU",
-      "event loop max / p99",
-    ],
-    [
-      [
-        "first, empty repository, no load",
-        first.status,
-        `${first.durationSec.toFixed(1)} s`,
-        `${mib(first.bytesProcessed)} / ${mib(first.bytesAdded)}`,
-        String(first.files),
-        `${first.resticCpuSec.toFixed(1)} s (service ${first.serverCpuSec.toFixed(1)} s)`,
-        loop(first.loop),
-      ],
-      ...rounds.map(({ round, backup: b }) => [
-        b.endedUnderLoad
-          ? `round ${round}, under load throughout`
-          : `round ${round}: ${pct(b.copiedUnderLoad)} copied under load, then ${b.afterLoadSec} s alone`,
-        b.reason ? `${b.status}: ${b.reason}` : b.status,
-        `${b.durationSec.toFixed(1)} s`,
-        `${mib(b.bytesProcessed)} / ${mib(b.bytesAdded)}`,
-        String(b.files),
-        `${b.resticCpuSec.toFixed(1)} s`,
-        b.afterLoadLoop ? `${loop(b.afterLoadLoop)} (alone)` : "(see below)",
-      ]),
-    ],
-  );
-  const windows: [string, WindowSummary][] = [
-    ["without a backup", backup.without],
-    ["from the start of a backup", backup.during],
-  ];
-  table(
-    [
-      `POST /v1/operations, ${options.connections} connections, median of ${rounds.length}`,
-      "req/s",
-      "p50",
-      "p99",
-      "max",
-      "server CPU",
-      "event loop max / p99",
-    ],
-    windows.map(([name, w]) => [
-      name,
-      w.rps.toFixed(0),
-      ms(w.p50Ms),
-      ms(w.p99Ms),
-      ms(w.maxMs),
-      `${w.serverCpuCores.toFixed(2)} cores`,
-      `${ms(w.loopMaxMs)} / ${ms(w.loopP99Ms)}`,
-    ]),
-  );
-}
-
-const mib = (bytes: number): string =>
-  `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MB`;

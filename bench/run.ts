@@ -14,6 +14,7 @@ import type { InProcessJob } from "./inproc.js";
 import { runMemoryPhase } from "./memory-phase.js";
 import { readOptions, type Phase } from "./options.js";
 import { checkTargets, describeMachine, formatResults, type BenchResults } from "./report.js";
+import { runSecurityPhase } from "./security-phase.js";
 import { MIN_ACCEPTED_SHARE, runSubmitPhase } from "./submit-phase.js";
 import { profileTargetsInto, ROOT, useBuild } from "./targets.js";
 import { requireWrk } from "./wrk.js";
@@ -28,7 +29,7 @@ const runs = (phase: Phase): boolean => options.phases.includes(phase);
 
 profileTargetsInto(options.profileDir);
 useBuild(options.dist);
-if (runs("submit") || runs("memory") || runs("backup")) requireWrk();
+if (runs("submit") || runs("memory") || runs("backup") || runs("security")) requireWrk();
 
 const partial: Omit<BenchResults, "targets"> = {
   date: new Date().toISOString(),
@@ -70,6 +71,11 @@ if (runs("memory")) {
 if (runs("backup")) {
   log(`phase 7: submits during a backup of ${options.backupOperations} operations`);
   partial.backup = await runBackupPhase(options, log);
+}
+
+if (runs("security")) {
+  log(`phase 8: submits during security checks, database of ${options.securityOperations} operations`);
+  partial.security = await runSecurityPhase(options, log);
 }
 
 const results: BenchResults = { ...partial, targets: checkTargets(partial) };

@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { closeSync, copyFileSync, fsyncSync, openSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { monotonicFactory } from "ulid";
 import { Config } from "../src/config/schema.js";
@@ -136,6 +136,20 @@ export function seedDatabase(path: string, operations: number, now = Date.now())
     bytes: statSync(path).size,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * Copies a seeded database and waits until it is on disk: otherwise the kernel writes its
+ * hundreds of megabytes back during the first window of load, which would pay for it alone.
+ */
+export function copyDurably(from: string, to: string): void {
+  copyFileSync(from, to);
+  const fd = openSync(to, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The three bodies `bench/submit.lua` cycles through (without clientId). */

@@ -26,8 +26,15 @@ export interface Target {
   url: string;
   /** A bearer token with the admin role; empty for the bare server. */
   token: string;
+  /** The config file it was started with (opsguard only), for the CLI beside it. */
+  configPath?: string;
   /** User plus system CPU time the process has used, in seconds. */
   cpuSeconds(): number;
+  /**
+   * The same for its main thread alone (the event loop's thread; not its worker threads, libuv's
+   * pool or V8's helpers), in seconds.
+   */
+  mainThreadCpuSeconds(): number;
   /** The same for its children that have exited (restic, for opsguard), in seconds. */
   childCpuSeconds(): number;
   /** Resident set size now, in bytes. */
@@ -39,6 +46,9 @@ export interface Target {
   /** SIGTERM, then SIGKILL if it has not exited within 15 s; removes its data folder. */
   stop(): Promise<void>;
 }
+
+/** A clean environment: no OPSGUARD_* or OTEL_* variable of the caller may change the config. */
+const CLEAN_ENV = { PATH: process.env.PATH, HOME: process.env.HOME };
 
 /** Where `.cpuprofile` files go, when profiling was asked for. */
 let profileDir: string | undefined;
@@ -82,7 +92,24 @@ export async function startOpsguard(
   const url = `http://127.0.0.1:${port}`;
   const target = describe(name, child, url, dataDir);
   await waitUntilReady(target, () => `${url}/readyz`);
-  return Object.assign(target, { token: readFileSync(join(dataDir, "admin-token"), "utf8").trim() });
+  return Object.assign(target, {
+    token: readFileSync(join(dataDir, "admin-token"), "utf8").trim(),
+    configPath,
+  });
+}
+
+/**
+ * Runs `node dist/main.js <args> --config <its config>` beside a running opsguard (the CLI of the
+ * same build, in the same clean environment) and returns what it printed; throws when it fails.
+ */
+export function runOpsguardCli(target: Target, args: string[]): string {
+  if (!target.configPath) throw new Error(`${target.name} is not an opsguard started with a config`);
+  return execFileSync(process.execPath, [main, ...args, "--config", target.configPath], {
+    cwd: ROOT,
+    env: CLEAN_ENV,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 /** Starts the bare Hono server of `bench/bare-target.ts`; it reports its port on stdout. */
@@ -101,10 +128,9 @@ export async function startBare(name: string): Promise<Target> {
 
 function spawnNode(args: string[]): ChildProcess {
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  // A clean environment: no OPSGUARD_* or OTEL_* variable of the caller may change the config.
   return spawn(process.execPath, [...profile, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    env: CLEAN_ENV,
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
@@ -123,11 +149,15 @@ function describe(name: string, child: ChildProcess, url: string, dataDir: strin
     token: "",
     cpuSeconds() {
       // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
-      return cpuOf(pid, 11);
+      return cpuOf(`/proc/${pid}/stat`, 11);
+    },
+    mainThreadCpuSeconds() {
+      // The main thread is the task whose id is the process's.
+      return cpuOf(`/proc/${pid}/task/${pid}/stat`, 11);
     },
     childCpuSeconds() {
       // cutime and cstime, fields 16 and 17: children counted once they have been waited for.
-      return cpuOf(pid, 13);
+      return cpuOf(`/proc/${pid}/stat`, 13);
     },
     rssBytes() {
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -161,9 +191,9 @@ function describe(name: string, child: ChildProcess, url: string, dataDir: strin
   return target;
 }
 
-/** The user and system times at `index` and the next (0-based, after "pid (comm) ") of `/proc/<pid>/stat`, in seconds. */
-function cpuOf(pid: number, index: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+/** The user and system times at `index` and the next (0-based, after "pid (comm) ") of a `stat` file of `/proc`, in seconds. */
+function cpuOf(statPath: string, index: number): number {
+  const fields = readFileSync(statPath, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[index]) + Number(fields[index + 1])) / CLOCK_TICKS_PER_SECOND;
 }
 

@@ -8,7 +8,7 @@ import { tempDir } from "./harness.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** Every phase, as briefly as it can run and still measure something: under a minute. */
+/** Every phase, as briefly as it can run and still measure something: about a minute. */
 const SMOKE = {
   BENCH_DURATION: "1",
   BENCH_WARMUP: "1",
@@ -22,6 +22,8 @@ const SMOKE = {
   BENCH_RISK_TIME: "100",
   BENCH_BACKUP_OPERATIONS: "2000",
   BENCH_BACKUP_ROUNDS: "1",
+  BENCH_SECURITY_OPERATIONS: "2000",
+  BENCH_SECURITY_ROUNDS: "1",
 };
 
 /** Every number in the results, with its path, so none can be missing or NaN unnoticed. */
@@ -55,7 +57,7 @@ describe("npm run bench, smoke run", () => {
     const results = JSON.parse(readFileSync(out, "utf8")) as BenchResults;
     for (const [path, value] of numbers(results)) expect(Number.isFinite(value), path).toBe(true);
 
-    const { submit, scrape, supervisor, risk, memory, backup } = results;
+    const { submit, scrape, supervisor, risk, memory, backup, security } = results;
     for (const variant of [submit!.bare, submit!.full, submit!.quiet]) {
       expect(variant.rps).toBeGreaterThan(0);
       expect(variant.p50Ms).toBeGreaterThan(0);
@@ -109,7 +111,27 @@ describe("npm run bench, smoke run", () => {
     expect(["succeeded", "failed"]).toContain(backup!.rounds[0]!.backup.status);
     expect(backup!.rpsRatio).toBeGreaterThan(0);
 
-    expect(results.targets.length).toBeGreaterThanOrEqual(10);
+    expect(security!.database.operations).toBe(2000);
+    expect(security!.baselineFiles).toBeGreaterThan(0);
+    expect(security!.rounds).toHaveLength(1);
+    const checks = security!.rounds[0]!;
+    // The window lasts until a check has ended in it, however short the run.
+    expect(checks.checks.filter((c) => c.endedUnderLoad).length).toBeGreaterThanOrEqual(1);
+    for (const check of [checks.first, checks.alone, ...checks.checks]) {
+      // Every check runs, under load too: one that could not would say why here.
+      expect(check.unavailable).toEqual([]);
+      expect(check.durationSec).toBeGreaterThan(0);
+      expect(check.stepsMs["OG-INT-002"]).toBeGreaterThan(0);
+    }
+    for (const window of [checks.without, checks.during]) {
+      expect(window.rps).toBeGreaterThan(0);
+      expect(window.p99Ms).toBeGreaterThanOrEqual(window.p50Ms);
+      expect(window.acceptedShare).toBeGreaterThanOrEqual(0.999);
+      expect(window.loop.maxMs).toBeGreaterThan(0);
+    }
+    expect(security!.rpsRatio).toBeGreaterThan(0);
+
+    expect(results.targets.length).toBeGreaterThanOrEqual(12);
     expect(output).toContain("| target | goal | measured | met |");
   }, 150_000);
 });
