@@ -87,7 +87,7 @@ const DEFAULTS: BenchOptions = {
   backupOperations: 1_000_000,
   backupRounds: 2,
   securityOperations: 200_000,
-  securityRounds: 2,
+  securityRounds: 5,
   phases: [...PHASES],
   variants: [],
   out: "bench/results.json",

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
+import { getPriority } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import {
@@ -9,11 +10,13 @@ import {
 } from "../platform/audit.js";
 import { SYSTEM_CLOCK } from "../platform/clock.js";
 import { findWorldWritable, fingerprintFiles, sha256File } from "../security/fingerprint.js";
+import { compareWithBaseline, inspectBaseline } from "../security/integrity.js";
+import { inspectDependencies } from "../security/dependencies.js";
 import { databaseFacts, type DatabaseFacts, type ManifestFile } from "./manifest.js";
 
 // The checks of a database copy that read all of it. They block for as long as the file is large
 // (integrity_check: seconds per 100 MB), so they run in a worker thread (off-thread.ts), never on
-// the service's event loop.
+// the service's event loop; so do the security checks that read many files (TASKS, at the end).
 
 /** What a staged copy was found to be, ready for the manifest. */
 export interface PreparedCopy {
@@ -172,6 +175,11 @@ export function checkDatabase(path: string, thorough: boolean): DatabaseCheck {
   }
 }
 
+/** The nice value of the worker thread that runs it (on Linux, the thread's own). */
+export function threadNice(): number {
+  return getPriority(0);
+}
+
 /** The tasks a worker runs, by name. */
 export const TASKS = {
   copyDatabase,
@@ -182,5 +190,9 @@ export const TASKS = {
   verifyAuditChain,
   fingerprintFiles,
   findWorldWritable,
+  inspectBaseline,
+  compareWithBaseline,
+  inspectDependencies,
+  threadNice,
 } as const;
 export type TaskName = keyof typeof TASKS;

@@ -2,6 +2,13 @@ import { Worker } from "node:worker_threads";
 import type { TASKS, TaskName } from "./database-checks.js";
 
 /**
+ * The nice value worker threads run at (Linux): 10 is a tenth of the CPU share of the event loop's
+ * thread when both want the same core, so background work yields to the requests without
+ * starving when the service is busy.
+ */
+export const WORKER_NICE = 10;
+
+/**
  * Runs a database check in a worker thread of its own, so that reading a whole database file never
  * blocks the service's event loop. From the sources (tests, tsx) the worker is the TypeScript file,
  * loaded through tsx; from the build, the compiled one.

@@ -205,31 +205,50 @@ export interface AdvisorySources {
   npmAudit?: { registry?: string; timeoutMs: number; npm?: string; signal?: AbortSignal };
 }
 
+/** The installed packages against the OSV records of a file or folder, or why they could not be read. */
+export type OsvMatch = { records: number; found: Vulnerability[]; skipped: string[] } | { error: string };
+
+/**
+ * Reads the OSV records at `path` and matches the installed packages against them. An offline
+ * OSV database of the npm ecosystem is tens of megabytes of JSON: a worker task (see
+ * dependencies.ts), never run on the service's event loop.
+ */
+export function matchOsvSource(path: string, installed: InstalledPackage[]): OsvMatch {
+  try {
+    if (!existsSync(path)) throw new Error(`${path} does not exist`);
+    const records = readOsv(path);
+    const skipped: string[] = [];
+    const found = matchOsv(records, installed, path, skipped);
+    return { records: records.length, found, skipped };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
 /**
  * OG-DEP-002: installed versions against every advisory source that answers. No source at all
- * answering is `unavailable`, never `ok`: not knowing is not the same as being safe.
+ * answering is `unavailable`, never `ok`: not knowing is not the same as being safe. `osv` is the
+ * OSV match when it was made already (in a worker thread); otherwise it is made here.
  */
 export async function checkAdvisories(
   appRoot: string,
   installed: InstalledPackage[],
   sources: AdvisorySources,
+  osv?: OsvMatch,
 ): Promise<Outcome> {
   const consulted: string[] = [];
   const failures: string[] = [];
   const found: Vulnerability[] = [];
   if (sources.osvPath) {
-    try {
-      if (!existsSync(sources.osvPath)) throw new Error(`${sources.osvPath} does not exist`);
-      const records = readOsv(sources.osvPath);
-      const skipped: string[] = [];
-      found.push(...matchOsv(records, installed, sources.osvPath, skipped));
-      if (skipped.length > 0)
-        failures.push(`OSV advisories ${skipped.join(", ")}: a version that is not semver, skipped`);
+    const match = osv ?? matchOsvSource(sources.osvPath, installed);
+    if ("error" in match) failures.push(`OSV advisories: ${match.error}`);
+    else {
+      found.push(...match.found);
+      if (match.skipped.length > 0)
+        failures.push(`OSV advisories ${match.skipped.join(", ")}: a version that is not semver, skipped`);
       consulted.push(
-        `${installed.length} installed packages against ${records.length} OSV advisories in ${sources.osvPath}`,
+        `${installed.length} installed packages against ${match.records} OSV advisories in ${sources.osvPath}`,
       );
-    } catch (error) {
-      failures.push(`OSV advisories: ${(error as Error).message}`);
     }
   }
   if (sources.npmAudit) {

@@ -5,7 +5,7 @@ import { writeSecretFile } from "../http/tokens.js";
 import { canonicalJson } from "../platform/audit.js";
 import { VERSION } from "../platform/version.js";
 import { runOffThread } from "../maintenance/off-thread.js";
-import type { FingerprintRoot } from "./fingerprint.js";
+import { fingerprintFiles, type FingerprintRoot } from "./fingerprint.js";
 import { readLockfile } from "./lockfile.js";
 import { finding, ok, unavailable, type Outcome } from "./report.js";
 
@@ -155,6 +155,35 @@ export function compareFiles(
   }
   for (const key of Object.keys(baseline)) if (inScope(key) && !(key in current)) removed.push(key);
   return { changed, added, removed, compared };
+}
+
+/** OG-INT-002 and OG-INT-003, from one fingerprint. */
+export interface FileComparison {
+  app: Outcome;
+  configAndPaths: Outcome;
+}
+
+/**
+ * OG-INT-001: reads the baseline and verifies its signature. Parsing the baseline and writing it
+ * again as canonical JSON to verify it take tens of milliseconds for ten thousand files: a worker
+ * task (database-checks.ts), never run on the service's event loop.
+ */
+export function inspectBaseline(scope: IntegrityScope): Outcome {
+  return judgeBaseline(readBaseline(scope), scope);
+}
+
+/**
+ * OG-INT-002 and OG-INT-003: reads and verifies the baseline, fingerprints everything in scope
+ * (only when the baseline is trusted) and compares. A worker task: the fingerprint of a production
+ * install has ten thousand entries, and only the two outcomes come back to the event loop.
+ */
+export function compareWithBaseline(scope: IntegrityScope): FileComparison {
+  const state = readBaseline(scope);
+  const current = state.state === "trusted" ? fingerprintFiles(scopeRoots(scope)) : {};
+  return {
+    app: judgeFiles(state, current, ["app"]),
+    configAndPaths: judgeFiles(state, current, ["config", "path"]),
+  };
 }
 
 /** OG-INT-002 and OG-INT-003: the files against a trusted baseline. */

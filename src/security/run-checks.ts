@@ -1,19 +1,14 @@
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Config } from "../config/schema.js";
 import { judgeNodeVersion, missingSecurityRelease } from "../cli/node-support.js";
 import { runOffThread } from "../maintenance/off-thread.js";
 import { checkAdvisories, type AdvisorySources } from "./advisories.js";
 import type { ChainStatus } from "./audit-chain.js";
 import { CHECKS, type CheckId } from "./catalog.js";
-import {
-  fingerprintScope,
-  judgeBaseline,
-  judgeFiles,
-  readBaseline,
-  type IntegrityScope,
-} from "./integrity.js";
-import { checkInstalled, installedPackages, readLockfile } from "./lockfile.js";
+import { listingProblem, type DependencyFacts } from "./dependencies.js";
+import type { FileComparison, IntegrityScope } from "./integrity.js";
 import { checkDataFolder, checkPrivateFiles, checkUser, judgeWorldWritable } from "./permissions.js";
 import { finding, ok, toResult, unavailable, type CheckResult, type Outcome } from "./report.js";
 import {
@@ -56,9 +51,13 @@ export interface CheckContext {
 
 type Check = (context: CheckContext, shared: Shared) => Promise<Outcome> | Outcome;
 
-/** Work several checks need, done once per run. */
+/**
+ * Work several checks need, done once per run and in worker threads: the files against the
+ * baseline (OG-INT-002, OG-INT-003) and what is installed (OG-DEP-001, OG-DEP-002).
+ */
 interface Shared {
-  fingerprint(): Promise<Record<string, string>>;
+  files(): Promise<FileComparison>;
+  dependencies(): Promise<DependencyFacts>;
 }
 
 const DATABASE_FAILURE = /^SQLITE_(CORRUPT|NOTADB)/;
@@ -83,28 +82,18 @@ async function checkDatabaseFile(context: CheckContext, thorough: boolean): Prom
   return ok(`${context.databasePath}: ${what} ok${thorough ? ", foreign_key_check ok" : ""}`);
 }
 
-/** The files of `labels` against the baseline; nothing is read when there is no trusted baseline. */
-async function compareWithBaseline(
-  { integrity }: CheckContext,
-  shared: Shared,
-  labels: readonly string[],
-): Promise<Outcome> {
-  const state = readBaseline(integrity);
-  return judgeFiles(state, state.state === "trusted" ? await shared.fingerprint() : {}, labels);
-}
-
 const RUNNERS: Record<CheckId, Check> = {
-  "OG-INT-001": ({ integrity }) => judgeBaseline(readBaseline(integrity), integrity),
-  "OG-INT-002": (context, shared) => compareWithBaseline(context, shared, ["app"]),
-  "OG-INT-003": (context, shared) => compareWithBaseline(context, shared, ["config", "path"]),
-  "OG-DEP-001": ({ integrity }) => checkInstalled(integrity.appRoot),
-  "OG-DEP-002": ({ integrity, advisories, signal }) => {
-    const lockfile = readLockfile(integrity.appRoot);
-    if (!lockfile) return unavailable(`${join(integrity.appRoot, "package-lock.json")} does not exist`);
+  "OG-INT-001": ({ integrity }) => runOffThread("inspectBaseline", integrity),
+  "OG-INT-002": async (_, shared) => (await shared.files()).app,
+  "OG-INT-003": async (_, shared) => (await shared.files()).configAndPaths,
+  "OG-DEP-001": async (_, shared) => (await shared.dependencies()).installedCheck,
+  "OG-DEP-002": async ({ integrity, advisories, signal }, shared) => {
+    const { installed, osv } = await shared.dependencies();
+    if (!("packages" in installed)) return listingProblem(installed)!;
     const sources = advisories.npmAudit
       ? { ...advisories, npmAudit: { ...advisories.npmAudit, signal } }
       : advisories;
-    return checkAdvisories(integrity.appRoot, installedPackages(integrity.appRoot, lockfile), sources);
+    return checkAdvisories(integrity.appRoot, installed.packages, sources, osv);
   },
   "OG-DEP-003": ({ nodeVersion, now }) => {
     const judged = judgeNodeVersion(nodeVersion, now());
@@ -169,8 +158,17 @@ export async function runChecks(
   ids: readonly CheckId[] = CHECKS.map((check) => check.id),
   onCheck?: (id: CheckId, index: number, count: number) => void,
 ): Promise<CheckResult[]> {
-  let fingerprint: Promise<Record<string, string>> | undefined;
-  const shared: Shared = { fingerprint: () => (fingerprint ??= fingerprintScope(context.integrity)) };
+  let files: Promise<FileComparison> | undefined;
+  let dependencies: Promise<DependencyFacts> | undefined;
+  const shared: Shared = {
+    files: () => (files ??= runOffThread("compareWithBaseline", context.integrity)),
+    dependencies: () =>
+      (dependencies ??= runOffThread(
+        "inspectDependencies",
+        context.integrity.appRoot,
+        context.advisories.osvPath,
+      )),
+  };
   const results: CheckResult[] = [];
   const selected = CHECKS.filter(({ id }) => ids.includes(id));
   for (const [index, { id }] of selected.entries()) {
@@ -184,6 +182,9 @@ export async function runChecks(
       outcome = unavailable(`the check failed to run: ${(error as Error).message}`);
     }
     results.push(toResult(id, outcome, startedAt, Math.round(performance.now() - began)));
+    // Most checks answer at once: without a turn between them, they would hold the event loop
+    // together for as long as all of them take.
+    await nextTurn();
   }
   return results;
 }
