@@ -1,6 +1,6 @@
 import type { Tracer } from "@opentelemetry/api";
 import type { Fill } from "../execution/executor.js";
-import { multiply } from "../platform/fixed-point.js";
+import { abs, multiply } from "../platform/fixed-point.js";
 import type { GroupCommit } from "../platform/group-commit.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
@@ -41,12 +41,20 @@ export function bookClose(
   const pnl =
     direction(op.side) *
     multiply(fill.price - op.entryPrice!, scales.price, op.size, scales.size, limits.moneyScale);
+  const plannedRisk =
+    op.stopLoss === null
+      ? null
+      : multiply(abs(op.entryPrice! - op.stopLoss), scales.price, op.size, scales.size, limits.moneyScale);
+  const close = { exitPrice: fill.price, pnl, plannedRisk, reason, at: fill.at };
   const booked = dbWrite(deps.tracer, "operation.book", () =>
     commits.write(() => {
-      if (!repo.markClosed(op.id, fill.price, pnl, reason, fill.at)) return false;
+      if (!repo.markClosed(op, close)) return false;
+      const cooldownBefore = ledger.streakOf(op.strategy).cooldownUntil;
       ledger.book(op, pnl);
       riskRepo.save(ledger.state);
-      riskRepo.saveStreak(op.strategy, ledger.streakOf(op.strategy));
+      const streak = ledger.streakOf(op.strategy);
+      riskRepo.saveStreak(op.strategy, streak);
+      if (streak.cooldownUntil !== cooldownBefore) riskRepo.recordCooldown(op.strategy, fill.at);
       return true;
     }),
   );

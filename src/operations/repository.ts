@@ -1,6 +1,17 @@
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../platform/db.js";
+import { PerformanceAggregates } from "../reports/performance/aggregates.js";
 import type { CloseReason, Operation, OperationStatus, Side } from "./model.js";
+
+/** A close as it is booked: the fill's price and time, the P&L, and the risk the stop-loss set. */
+export interface BookedClose {
+  exitPrice: bigint;
+  pnl: bigint;
+  /** Money lost had the stop-loss been hit at its price; null without a stop-loss. */
+  plannedRisk: bigint | null;
+  reason: CloseReason;
+  at: number;
+}
 
 interface OperationRow {
   id: string;
@@ -75,7 +86,10 @@ export class OperationRepository {
   private readonly stmts: Record<string, Statement>;
   private readonly listStatements = new Map<string, Statement>();
 
+  private readonly aggregates: PerformanceAggregates;
+
   constructor(private readonly db: Db) {
+    this.aggregates = new PerformanceAggregates(db);
     this.stmts = {
       insert: db.prepare(`
         INSERT INTO operations (id, client_id, strategy, instrument, side, size, auto_sized, stop_loss,
@@ -93,7 +107,8 @@ export class OperationRepository {
       clearCloseRequest: db.prepare(`
         UPDATE operations SET close_requested_at = NULL, close_reason = NULL WHERE id = ? AND status = 'open'`),
       markClosed: db.prepare(`
-        UPDATE operations SET status = 'closed', exit_price = ?, pnl = ?, close_reason = ?, closed_at = ?
+        UPDATE operations SET status = 'closed', exit_price = ?, pnl = ?, planned_risk = ?, close_reason = ?,
+          closed_at = ?
         WHERE id = ? AND status = 'open'`),
       get: db.prepare(`SELECT * FROM operations WHERE id = ?`),
       byClient: db.prepare(`SELECT * FROM operations WHERE strategy = ? AND client_id = ?`),
@@ -150,8 +165,25 @@ export class OperationRepository {
     this.stmts.clearCloseRequest!.run(id);
   }
 
-  markClosed(id: string, exitPrice: bigint, pnl: bigint, reason: CloseReason, at: number): boolean {
-    return this.stmts.markClosed!.run(exitPrice, pnl, reason, at, id).changes === 1;
+  /**
+   * Closes the open operation `op` and adds it to the daily aggregates of the performance report,
+   * in the caller's transaction. False, changing nothing, when the row was no longer open.
+   */
+  markClosed(op: Operation, close: BookedClose): boolean {
+    const { exitPrice, pnl, plannedRisk, reason, at } = close;
+    if (this.stmts.markClosed!.run(exitPrice, pnl, plannedRisk, reason, at, op.id).changes !== 1) return false;
+    this.aggregates.recordClose({
+      strategy: op.strategy,
+      instrument: op.instrument,
+      pattern: op.pattern,
+      confidence: op.confidence,
+      side: op.side,
+      pnl,
+      plannedRisk,
+      openedAt: op.openedAt!,
+      closedAt: at,
+    });
+    return true;
   }
 
   get(id: string): Operation | undefined {

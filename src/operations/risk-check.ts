@@ -1,13 +1,19 @@
 import type { Tracer } from "@opentelemetry/api";
+import type { Clock } from "../platform/clock.js";
+import type { GroupCommit } from "../platform/group-commit.js";
 import { DomainError } from "../platform/errors.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
 import { ATTR, inSpanSync, SPAN } from "../platform/spans.js";
 import { evaluateRisk, type RiskDecision, type RiskRequest, type RiskUsage } from "../risk/evaluate.js";
 import type { RiskLimits } from "../risk/limits.js";
+import type { RiskRepository } from "../risk/repository.js";
 
 export interface RiskCheckDeps {
   limits: RiskLimits;
+  riskRepo: RiskRepository;
+  commits: GroupCommit;
+  clock: Clock;
   metrics: Metrics;
   logger: Logger;
   tracer: Tracer;
@@ -15,11 +21,12 @@ export interface RiskCheckDeps {
 
 /**
  * The pre-trade check of one submit, in a `risk.check` span carrying the decision and the failed
- * codes. A rejection is counted per failed check, logged as `risk.rejected` and thrown as
+ * codes. A rejection is counted per failed check (the metric, and the day's count for the
+ * performance report, committed with the turn's writes), logged as `risk.rejected` and thrown as
  * `RISK_REJECTED` with every failure; otherwise the decision (size, notional) is returned.
  */
 export function checkRisk(
-  { limits, metrics, logger, tracer }: RiskCheckDeps,
+  { limits, riskRepo, commits, clock, metrics, logger, tracer }: RiskCheckDeps,
   request: RiskRequest,
   usage: RiskUsage,
   clientId: string,
@@ -40,13 +47,15 @@ export function checkRisk(
   if (decision.failures.length === 0) return decision;
   // Undeclared strategies share one label value, so a caller cannot grow the series.
   const strategy = limits.strategies.has(request.strategy) ? request.strategy : "unknown";
-  for (const failure of decision.failures) metrics.riskRejections.inc({ strategy, reason: failure.code });
+  const codes = decision.failures.map((f) => f.code);
+  for (const code of codes) metrics.riskRejections.inc({ strategy, reason: code });
+  commits.write(() => riskRepo.recordRejection(strategy, codes, clock.now()));
   logger.warn("operation rejected by risk checks", {
     event: "risk.rejected",
     strategy: request.strategy,
     instrument: request.instrument,
     clientId,
-    codes: decision.failures.map((f) => f.code),
+    codes,
   });
   throw new DomainError("RISK_REJECTED", "the operation breaks risk limits", decision.failures);
 }

@@ -57,9 +57,10 @@ export function migrate(db: Db): void {
   if (current > MIGRATIONS.length) {
     throw new Error(`database schema version ${current} is newer than this opsguard (${MIGRATIONS.length})`);
   }
-  MIGRATIONS.slice(current).forEach((sql, index) => {
+  MIGRATIONS.slice(current).forEach((migration, index) => {
     db.transaction(() => {
-      db.exec(sql);
+      if (typeof migration === "string") db.exec(migration);
+      else migration(db);
       db.pragma(`user_version = ${current + index + 1}`);
     })();
   });

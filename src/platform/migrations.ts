@@ -1,9 +1,15 @@
+import type { Db } from "./db.js";
+import { rebuildEquityDaily } from "../reports/performance/aggregates.js";
+
+/** A migration: SQL, or a function run on the connection (inside the migration's transaction). */
+export type Migration = string | ((db: Db) => void);
+
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
  * Append only: a released migration is never edited. Money, prices and sizes are INTEGER
  * columns of scaled units, so `SUM()` in SQL is exact.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE operations (
     id                 TEXT PRIMARY KEY,
@@ -100,4 +106,72 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX maintenance_runs_by_kind ON maintenance_runs (kind, started_at);
   `,
+  // Daily aggregates for the performance report, kept as operations close (a report over a
+  // million operations reads a few thousand rows), and the rejections and cooldowns, which leave
+  // no row of their own.
+  `
+  ALTER TABLE operations ADD COLUMN planned_risk INTEGER;
+
+  CREATE TABLE performance_daily (
+    day               TEXT NOT NULL,
+    strategy          TEXT NOT NULL,
+    instrument        TEXT NOT NULL,
+    pattern           TEXT NOT NULL,
+    side              TEXT NOT NULL,
+    confidence_bucket INTEGER NOT NULL,
+    closes            INTEGER NOT NULL,
+    wins              INTEGER NOT NULL,
+    losses            INTEGER NOT NULL,
+    gross_profit      INTEGER NOT NULL,
+    gross_loss        INTEGER NOT NULL,
+    pnl_squares       REAL NOT NULL,
+    duration_ms       INTEGER NOT NULL,
+    risked            INTEGER NOT NULL,
+    r_sum             REAL NOT NULL,
+    confidence_sum    REAL NOT NULL,
+    brier_sum         REAL NOT NULL,
+    PRIMARY KEY (day, strategy, instrument, pattern, side, confidence_bucket)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE equity_daily (
+    day           TEXT NOT NULL,
+    strategy      TEXT NOT NULL,
+    closes        INTEGER NOT NULL,
+    pnl           INTEGER NOT NULL,
+    high          INTEGER NOT NULL,
+    high_at       INTEGER,
+    low           INTEGER NOT NULL,
+    low_at        INTEGER,
+    drawdown      INTEGER NOT NULL,
+    drawdown_high INTEGER NOT NULL,
+    drawdown_from INTEGER,
+    drawdown_to   INTEGER,
+    PRIMARY KEY (day, strategy)
+  ) STRICT, WITHOUT ROWID;
+
+  -- rejected: submits refused (code ''); failed_check: each failed check, by code; cooldown: loss
+  -- streaks that started a cooldown (code '').
+  CREATE TABLE risk_events_daily (
+    day      TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    event    TEXT NOT NULL CHECK (event IN ('rejected', 'failed_check', 'cooldown')),
+    code     TEXT NOT NULL,
+    count    INTEGER NOT NULL,
+    PRIMARY KEY (day, strategy, event, code)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE INDEX audit_log_trading_state ON audit_log (at) WHERE action = 'trading.state';
+
+  INSERT INTO performance_daily
+  SELECT strftime('%Y-%m-%d', closed_at / 1000, 'unixepoch'), strategy, instrument, COALESCE(pattern, ''), side,
+    CASE WHEN confidence IS NULL THEN -1 ELSE MIN(CAST(confidence * 10 AS INTEGER), 9) END,
+    COUNT(*), SUM(pnl > 0), SUM(pnl < 0),
+    SUM(MAX(pnl, 0)), SUM(MIN(pnl, 0)), SUM(CAST(pnl AS REAL) * pnl),
+    SUM(closed_at - opened_at), 0, 0,
+    COALESCE(SUM(confidence), 0),
+    COALESCE(SUM((confidence - (pnl > 0)) * (confidence - (pnl > 0))), 0)
+  FROM operations WHERE status = 'closed'
+  GROUP BY 1, 2, 3, 4, 5, 6;
+  `,
+  rebuildEquityDaily,
 ];

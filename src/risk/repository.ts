@@ -1,6 +1,7 @@
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../platform/db.js";
 import type { TradingState } from "./codes.js";
+import { PerformanceAggregates } from "../reports/performance/aggregates.js";
 import type { LedgerState, StrategyStreak } from "./ledger.js";
 
 interface RiskStateRow {
@@ -18,8 +19,10 @@ export class RiskRepository {
   private readonly saveStmt: Statement;
   private readonly streaksStmt: Statement;
   private readonly saveStreakStmt: Statement;
+  private readonly aggregates: PerformanceAggregates;
 
   constructor(db: Db) {
+    this.aggregates = new PerformanceAggregates(db);
     this.getStmt = db.prepare(`SELECT * FROM risk_state WHERE id = 1`);
     this.saveStmt = db.prepare(`
       INSERT INTO risk_state (id, trading_state, state_reason, state_changed_at, realized_pnl, peak_equity, loss_reset_at)
@@ -44,6 +47,16 @@ export class RiskRepository {
       peakEquity: row.peak_equity,
       lossResetAt: Number(row.loss_reset_at),
     };
+  }
+
+  /** Counts a rejected submit by day, strategy and failed check, for the performance report. */
+  recordRejection(strategy: string, codes: readonly string[], at: number): void {
+    this.aggregates.recordRejection(strategy, codes, at);
+  }
+
+  /** Counts a loss streak that started a cooldown, for the performance report. */
+  recordCooldown(strategy: string, at: number): void {
+    this.aggregates.recordCooldown(strategy, at);
   }
 
   save(state: LedgerState): void {
