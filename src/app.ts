@@ -43,6 +43,7 @@ import { SecurityChecker } from "./security/checker.js";
 import { staticContext } from "./security/context.js";
 import type { CheckContext } from "./security/run-checks.js";
 import { auditRoutes, securityRoutes } from "./security/routes.js";
+import { reportRoutes } from "./reports/routes.js";
 import { startTracing, type Tracing } from "./platform/tracing.js";
 import { VERSION } from "./platform/version.js";
 import { drawdownRatio } from "./risk/evaluate.js";
@@ -338,6 +339,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   http.route("/", maintenanceRoutes({ manager: backups, logger }));
   http.route("/", auditRoutes({ audit, watch: auditChain }));
   http.route("/", securityRoutes({ checker: security }));
+  http.route("/", reportRoutes({ databasePath: dbPath, config, clock }));
 
   http.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",

@@ -23,6 +23,7 @@ const MINIMUM_ROLE: Readonly<Record<string, Role>> = {
   "GET /v1/audit": "admin",
   "POST /v1/security-checks": "admin",
   "GET /v1/security-checks/latest": "admin",
+  "GET /v1/reports/performance": "viewer",
 };
 
 /** Routes served without a token and outside the OpenAPI document (`/metrics` has no bearer file here). */

@@ -450,6 +450,35 @@ export const Config = z
         maxBackupAgeHours: z.number().positive().default(3),
       })
       .prefault({}),
+    reports: z
+      .object({
+        performance: z
+          .object({
+            /**
+             * Periods in a year, to annualize the Sharpe, Sortino and Calmar ratios of daily
+             * returns: 365 for markets that never close, 252 for exchange days. @default 365
+             */
+            periodsPerYear: z.number().int().min(1).max(366).default(365),
+            rules: z
+              .object({
+                /** Closes a strategy or a pattern needs before a rule judges it. @default 30 */
+                minCloses: z.number().int().positive().default(30),
+                /** PERF-001: how far below its mean declared confidence a pattern's hit rate may be. @default 0.1 */
+                confidenceMargin: Ratio.default(0.1),
+                /** PERF-002: share of submits one failed check may reach. @default 0.2 */
+                rejectionShare: Ratio.default(0.2),
+                /** PERF-002: submits in the timeframe before it judges. @default 50 */
+                minSubmits: z.number().int().positive().default(50),
+                /** PERF-003: cooldowns of one strategy in the timeframe. @default 3 */
+                cooldowns: z.number().int().positive().default(3),
+                /** PERF-004 and PERF-006: share of risk.maxDrawdown or risk.maxDailyLoss reached. @default 0.8 */
+                nearLimit: Ratio.default(0.8),
+              })
+              .prefault({}),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     if (Object.keys(config.instruments).length === 0) {

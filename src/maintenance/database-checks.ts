@@ -12,6 +12,7 @@ import { SYSTEM_CLOCK } from "../platform/clock.js";
 import { findWorldWritable, fingerprintFiles, sha256File } from "../security/fingerprint.js";
 import { compareWithBaseline, inspectBaseline } from "../security/integrity.js";
 import { inspectDependencies } from "../security/dependencies.js";
+import { loadPerformance } from "../reports/performance/load.js";
 import { databaseFacts, type DatabaseFacts, type ManifestFile } from "./manifest.js";
 
 // The checks of a database copy that read all of it. They block for as long as the file is large
@@ -194,5 +195,6 @@ export const TASKS = {
   compareWithBaseline,
   inspectDependencies,
   threadNice,
+  loadPerformance,
 } as const;
 export type TaskName = keyof typeof TASKS;

@@ -29,13 +29,20 @@ function parseDay(field: string, value: string): string {
   return value;
 }
 
+/** How a request names a timeframe. */
+export interface TimeframeQuery {
+  timeframe?: string;
+  from?: string;
+  to?: string;
+}
+
 /**
  * The timeframe a request names: `timeframe` (day: today; week: the last 7 days; month: the last
  * 30; all: from the first day with data), or `from` and `to` as dates (both included). Anything
  * else is refused with the field named; today is the clock's UTC day.
  */
 export function parseTimeframe(
-  query: { timeframe?: string; from?: string; to?: string },
+  query: TimeframeQuery,
   now: number,
   firstDayWithData: () => string | undefined,
 ): Timeframe {

@@ -65,6 +65,12 @@ export interface RuleInputs {
 
 const pct = (value: number): string => `${(value * 100).toFixed(1)}%`;
 
+/**
+ * `value` ≥ `threshold`, forgiving the last bits of a float: 0.08 is 80% of 0.1 although
+ * 0.8 × 0.1 is 0.08000000000000002 in binary.
+ */
+const reaches = (value: number, threshold: number): boolean => value >= threshold - 1e-12 * Math.abs(threshold);
+
 // Failed checks that mean a limit is too tight for what the strategy sends, or the strategy asks
 // for too much; the others (a halt, an unknown name) have their own remedies.
 const SIZING_CODES = new Set([
@@ -85,7 +91,7 @@ export function recommend(inputs: RuleInputs, t: RuleThresholds): Recommendation
 
   for (const p of inputs.patterns) {
     if (p.withConfidence < t.minCloses || p.hitRate === null || p.meanConfidence === null) continue;
-    if (p.hitRate >= p.meanConfidence - t.confidenceMargin) continue;
+    if (reaches(p.hitRate, p.meanConfidence - t.confidenceMargin)) continue;
     add("PERF-001", {
       severity: "warning",
       subject: p.pattern,
@@ -101,7 +107,7 @@ export function recommend(inputs: RuleInputs, t: RuleThresholds): Recommendation
   if (inputs.submits >= t.minSubmits) {
     for (const { code, count } of inputs.failedChecks) {
       const share = count / inputs.submits;
-      if (share < t.rejectionShare) continue;
+      if (!reaches(share, t.rejectionShare)) continue;
       add("PERF-002", {
         severity: "warning",
         subject: code,
@@ -126,7 +132,7 @@ export function recommend(inputs: RuleInputs, t: RuleThresholds): Recommendation
   }
 
   const { drawdown } = inputs;
-  if (drawdown.ratio !== null && drawdown.ratio >= t.nearLimit * drawdown.limit) {
+  if (drawdown.ratio !== null && reaches(drawdown.ratio, t.nearLimit * drawdown.limit)) {
     add("PERF-004", {
       severity: "high",
       subject: "book",
@@ -140,7 +146,7 @@ export function recommend(inputs: RuleInputs, t: RuleThresholds): Recommendation
   }
 
   const day = inputs.worstDay;
-  if (day && -day.low >= t.nearLimit * day.limit) {
+  if (day && reaches(-day.low, t.nearLimit * day.limit)) {
     add("PERF-006", {
       severity: "warning",
       subject: "book",

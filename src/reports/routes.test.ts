@@ -1,0 +1,102 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
+import type { PerformanceReport } from "./performance/report.js";
+
+describe("GET /v1/reports/performance", () => {
+  let t: TestApp;
+  let executor: ScriptedExecutor;
+  beforeEach(async () => {
+    executor = new ScriptedExecutor();
+    t = await startTestApp({}, { executor });
+  });
+  afterEach(() => t.close());
+
+  /** Opens at the current price, moves it by `move` (price units), closes; the operation id. */
+  async function trade(body: Record<string, unknown>, move: bigint): Promise<string> {
+    const opened = await t.call("POST", "/v1/operations", { body: submitBody(body) });
+    expect(opened.status).toBe(201);
+    const { id } = (await opened.json()) as { id: string };
+    const instrument = (body.instrument as string | undefined) ?? "BTC-USD";
+    const before = (await executor.quote(instrument)).price;
+    executor.setPrice(instrument, before + move);
+    expect((await t.call("POST", `/v1/operations/${id}/close`, { body: {} })).status).toBe(200);
+    executor.setPrice(instrument, before);
+    return id;
+  }
+
+  it("reports the closes booked through the API, the rejections and the recommendations", async () => {
+    // BTC-USD at 65,000.00; 0.1 each: +100.00, −50.00 (stop 64,000.00: 100.00 at risk → −0.5 R), +20.00.
+    await trade({ strategy: "trend-follow", pattern: "double-bottom", confidence: 0.9 }, 100_000n);
+    await trade(
+      { strategy: "trend-follow", pattern: "double-bottom", confidence: 0.9, stopLoss: "64000" },
+      -50_000n,
+    );
+    await trade({ strategy: "mean-revert", side: "sell" }, -20_000n);
+    const rejected = await t.call("POST", "/v1/operations", { body: submitBody({ size: "1000" }) });
+    expect(rejected.status).toBe(422);
+
+    const res = await t.call("GET", "/v1/reports/performance?timeframe=day", { role: "viewer" });
+    expect(res.status).toBe(200);
+    const report = (await res.json()) as PerformanceReport;
+    expect(report.timeframe).toMatchObject({ name: "day", days: 1 });
+    expect(report.book).toMatchObject({
+      closes: 3,
+      wins: 2,
+      losses: 1,
+      pnl: "70.00",
+      grossProfit: "120.00",
+      grossLoss: "-50.00",
+      averagePnl: "23.33",
+      averageWin: "60.00",
+      averageLoss: "-50.00",
+      profitFactor: 2.4,
+      payoffRatio: 1.2,
+      equityStart: "100000.00",
+      equityEnd: "100070.00",
+      longShare: 2 / 3,
+      riskedCloses: 1,
+      averageR: -0.5,
+    });
+    expect(report.book.drawdown).toMatchObject({ amount: "50.00", peak: "100100.00" });
+    expect(report.byStrategy.map((s) => [s.strategy, s.closes, s.pnl])).toEqual([
+      ["trend-follow", 2, "50.00"],
+      ["mean-revert", 1, "20.00"],
+    ]);
+    expect(report.patterns[0]).toMatchObject({ pattern: "double-bottom", closes: 2, hits: 1, hitRate: 0.5 });
+    expect(report.risk).toMatchObject({ submits: 4, rejected: 1 });
+    expect(report.risk.failedChecks.map((f) => f.code)).toContain("POSITION_SIZE_EXCEEDED");
+    expect(report.risk.timeInState.halted).toBe(0);
+  });
+
+  it("agrees with the operations it was built from", async () => {
+    for (const move of [30_000n, -70_000n, 10_000n, -5_000n]) await trade({}, move);
+    const ops = (await (await t.call("GET", "/v1/operations?status=closed", { role: "viewer" })).json()) as {
+      items: { pnl: string }[];
+    };
+    const total = ops.items.reduce((sum, op) => sum + Number(op.pnl), 0);
+    const report = (await (
+      await t.call("GET", "/v1/reports/performance", { role: "viewer" })
+    ).json()) as PerformanceReport;
+    expect(Number(report.book.pnl)).toBeCloseTo(total, 10);
+    expect(report.book.closes).toBe(ops.items.length);
+  });
+
+  it("refuses a timeframe it cannot read, naming the field", async () => {
+    const cases: [string, string][] = [
+      ["timeframe=year", "timeframe"],
+      ["from=2026-02-30", "from"],
+      ["from=2026-12-01&to=2026-11-01", "from"],
+      ["to=yesterday", "to"],
+      ["timeframe=week&from=2026-11-01", "timeframe"],
+    ];
+    for (const [query, field] of cases) {
+      const res = await t.call("GET", `/v1/reports/performance?${query}`, { role: "viewer" });
+      expect(res.status, query).toBe(400);
+      expect(JSON.stringify(await res.json()), query).toContain(field);
+    }
+  });
+
+  it("needs a token", async () => {
+    expect((await t.call("GET", "/v1/reports/performance", { role: null })).status).toBe(401);
+  });
+});

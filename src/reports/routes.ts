@@ -1,0 +1,87 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Config } from "../config/schema.js";
+import { requireRole } from "../http/auth.js";
+import type { AppEnv } from "../http/env.js";
+import { AUTH_ERRORS, BEARER, problem } from "../http/openapi.js";
+import { validationHook } from "../http/problem.js";
+import type { Clock } from "../platform/clock.js";
+import { performanceReport } from "./performance/service.js";
+import { TIMEFRAMES } from "./timeframe.js";
+
+const Day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "a date, YYYY-MM-DD")
+  .openapi({ type: "string", format: "date" });
+
+export const ReportQuery = z.object({
+  timeframe: z
+    .enum(TIMEFRAMES)
+    .optional()
+    .openapi({
+      description: "day (today, UTC), week (the last 7 days, the default), month (the last 30), all.",
+    }),
+  from: Day.optional().openapi({ description: "First UTC day, included; instead of `timeframe`." }),
+  to: Day.optional().openapi({ description: "Last UTC day, included; today by default." }),
+});
+
+const PerformanceReportView = z
+  .object({
+    kind: z.literal("performance"),
+    generatedAt: z.string().openapi({ format: "date-time" }),
+    timeframe: z.object({ name: z.string(), first: z.string(), last: z.string(), days: z.number().int() }),
+    currency: z.string(),
+    book: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "Statistics, drawdown and ratios of the whole book." }),
+    byStrategy: z.array(z.record(z.string(), z.unknown())),
+    byInstrument: z.array(z.record(z.string(), z.unknown())),
+    byPattern: z.array(z.record(z.string(), z.unknown())),
+    patterns: z.array(z.record(z.string(), z.unknown())),
+    risk: z.record(z.string(), z.unknown()),
+    recommendations: z.array(
+      z.object({
+        id: z.string(),
+        rule: z.string(),
+        severity: z.enum(["info", "warning", "high"]),
+        subject: z.string(),
+        title: z.string(),
+        evidence: z.array(z.string()),
+        recommendation: z.string(),
+      }),
+    ),
+  })
+  .openapi("PerformanceReport", { description: "Every field and formula: docs/reports.md." });
+
+const performanceRoute = createRoute({
+  method: "get",
+  path: "/v1/reports/performance",
+  tags: ["reports"],
+  summary: "The performance report: statistics, risk and recommendations",
+  description:
+    "Win rate, profit factor, expectancy, SQN, drawdown, Sharpe, Sortino and Calmar of the book and by strategy, instrument and pattern, pattern calibration, rejections and trading states over whole UTC days, with the recommendations that apply.",
+  security: BEARER,
+  middleware: [requireRole("viewer")] as const,
+  request: { query: ReportQuery },
+  responses: {
+    200: { description: "The report.", content: { "application/json": { schema: PerformanceReportView } } },
+    400: problem("The timeframe is not valid (VALIDATION_FAILED, naming the field)."),
+    ...AUTH_ERRORS,
+  },
+});
+
+/** `/v1/reports/*`: the reports. Viewer and up. */
+export function reportRoutes({
+  databasePath,
+  config,
+  clock,
+}: {
+  databasePath: string;
+  config: Config;
+  clock: Clock;
+}) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.openapi(performanceRoute, async (c) =>
+    c.json(await performanceReport(databasePath, c.req.valid("query"), config, clock), 200),
+  );
+  return app;
+}
