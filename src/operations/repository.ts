@@ -171,7 +171,8 @@ export class OperationRepository {
    */
   markClosed(op: Operation, close: BookedClose): boolean {
     const { exitPrice, pnl, plannedRisk, reason, at } = close;
-    if (this.stmts.markClosed!.run(exitPrice, pnl, plannedRisk, reason, at, op.id).changes !== 1) return false;
+    if (this.stmts.markClosed!.run(exitPrice, pnl, plannedRisk, reason, at, op.id).changes !== 1)
+      return false;
     this.aggregates.recordClose({
       strategy: op.strategy,
       instrument: op.instrument,

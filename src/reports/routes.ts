@@ -14,12 +14,9 @@ const Day = z
   .openapi({ type: "string", format: "date" });
 
 export const ReportQuery = z.object({
-  timeframe: z
-    .enum(TIMEFRAMES)
-    .optional()
-    .openapi({
-      description: "day (today, UTC), week (the last 7 days, the default), month (the last 30), all.",
-    }),
+  timeframe: z.enum(TIMEFRAMES).optional().openapi({
+    description: "day (today, UTC), week (the last 7 days, the default), month (the last 30), all.",
+  }),
   from: Day.optional().openapi({ description: "First UTC day, included; instead of `timeframe`." }),
   to: Day.optional().openapi({ description: "Last UTC day, included; today by default." }),
 });

@@ -69,7 +69,8 @@ const pct = (value: number): string => `${(value * 100).toFixed(1)}%`;
  * `value` ≥ `threshold`, forgiving the last bits of a float: 0.08 is 80% of 0.1 although
  * 0.8 × 0.1 is 0.08000000000000002 in binary.
  */
-const reaches = (value: number, threshold: number): boolean => value >= threshold - 1e-12 * Math.abs(threshold);
+const reaches = (value: number, threshold: number): boolean =>
+  value >= threshold - 1e-12 * Math.abs(threshold);
 
 // Failed checks that mean a limit is too tight for what the strategy sends, or the strategy asks
 // for too much; the others (a halt, an unknown name) have their own remedies.
