@@ -5,6 +5,8 @@ import type { AppEnv } from "../http/env.js";
 import { AUTH_ERRORS, BEARER, problem } from "../http/openapi.js";
 import { validationHook } from "../http/problem.js";
 import type { Clock } from "../platform/clock.js";
+import { formatReport, REPORT_FORMATS } from "./format.js";
+import { performanceDocument } from "./performance/document.js";
 import { performanceReport } from "./performance/service.js";
 import { TIMEFRAMES } from "./timeframe.js";
 
@@ -19,6 +21,10 @@ export const ReportQuery = z.object({
   }),
   from: Day.optional().openapi({ description: "First UTC day, included; instead of `timeframe`." }),
   to: Day.optional().openapi({ description: "Last UTC day, included; today by default." }),
+  format: z
+    .enum(REPORT_FORMATS)
+    .default("json")
+    .openapi({ description: "json, markdown, html (self-contained, with charts) or table (plain text)." }),
 });
 
 const PerformanceReportView = z
@@ -60,7 +66,15 @@ const performanceRoute = createRoute({
   middleware: [requireRole("viewer")] as const,
   request: { query: ReportQuery },
   responses: {
-    200: { description: "The report.", content: { "application/json": { schema: PerformanceReportView } } },
+    200: {
+      description: "The report, in the format asked for.",
+      content: {
+        "application/json": { schema: PerformanceReportView },
+        "text/markdown": { schema: z.string() },
+        "text/html": { schema: z.string() },
+        "text/plain": { schema: z.string() },
+      },
+    },
     400: problem("The timeframe is not valid (VALIDATION_FAILED, naming the field)."),
     ...AUTH_ERRORS,
   },
@@ -77,8 +91,12 @@ export function reportRoutes({
   clock: Clock;
 }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(performanceRoute, async (c) =>
-    c.json(await performanceReport(databasePath, c.req.valid("query"), config, clock), 200),
-  );
+  app.openapi(performanceRoute, async (c) => {
+    const { format, ...query } = c.req.valid("query");
+    const report = await performanceReport(databasePath, query, config, clock);
+    if (format === "json") return c.json(report, 200);
+    const rendered = await formatReport(report, format, performanceDocument);
+    return c.body(rendered.body, 200, { "content-type": rendered.contentType }) as never;
+  });
   return app;
 }

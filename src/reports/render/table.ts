@@ -82,7 +82,7 @@ const EMOJI = /\p{Emoji_Presentation}|\ufe0f/u;
 const ZERO_WIDTH = /^[\p{Mn}\p{Me}\u200b-\u200d\ufeff]+$/u;
 
 /** Replaces whitespace controls with a space and other unsafe characters with U+FFFD. */
-function sanitize(cell: string): string {
+export function sanitize(cell: string): string {
   return cell.replace(UNSAFE_CHARS, (char) => (/[\t\n\r]/.test(char) ? " " : "\ufffd"));
 }
 
