@@ -96,7 +96,7 @@ export function reportRoutes({
     const report = await performanceReport(databasePath, query, config, clock);
     if (format === "json") return c.json(report, 200);
     const rendered = await formatReport(report, format, performanceDocument);
-    return c.body(rendered.body, 200, { "content-type": rendered.contentType }) as never;
+    return c.body(rendered.body, 200, { "content-type": rendered.contentType });
   });
   return app;
 }

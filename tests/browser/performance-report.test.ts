@@ -11,6 +11,13 @@ import { ManualClock } from "../../src/platform/clock.js";
 import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../harness.js";
 import { closeChromium, launchChromium } from "./chromium.js";
 
+/** What the page's DOM offers the checks (the suite is typed without the DOM library). */
+interface PageElement {
+  textContent: string | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+  getBoundingClientRect(): { width: number; height: number };
+}
+
 describe("the performance report in HTML, in Chromium", () => {
   let browser: Browser | undefined;
   let t: TestApp;
@@ -71,20 +78,22 @@ describe("the performance report in HTML, in Chromium", () => {
       if (message.type() === "error") errors.push(message.text());
     });
     await page.goto(pathToFileURL(file).href, { waitUntil: "load", timeout: 15_000 });
-    const charts = await page.evaluate(() =>
-      [...document.querySelectorAll("figure")].map((figure) => {
-        const svg = figure.querySelector("svg");
-        const box = svg?.getBoundingClientRect();
-        return {
-          caption: figure.querySelector("figcaption")?.textContent ?? "",
-          text: svg?.textContent ?? "",
-          area: box ? box.width * box.height : 0,
-        };
-      }),
-    );
-    const cells = await page.evaluate(() =>
-      [...document.querySelectorAll("td")].map((td) => td.textContent?.trim()),
-    );
+    const { charts, cells } = await page.evaluate(() => {
+      const root = (globalThis as unknown as { document: PageElement }).document;
+      const all = (from: PageElement, selector: string) => Array.from(from.querySelectorAll(selector));
+      return {
+        charts: all(root, "figure").map((figure) => {
+          const svg = all(figure, "svg")[0];
+          const box = svg?.getBoundingClientRect();
+          return {
+            caption: all(figure, "figcaption")[0]?.textContent ?? "",
+            text: svg?.textContent ?? "",
+            area: box ? box.width * box.height : 0,
+          };
+        }),
+        cells: all(root, "td").map((td) => td.textContent?.trim() ?? ""),
+      };
+    });
     await page.close();
     expect(errors).toEqual([]);
     expect(charts.map((c) => c.caption)).toEqual([
