@@ -3,6 +3,7 @@ import { buildDashboard } from "./frame.js";
 import { UNITS, statPanel, tablePanel, thresholds, timeSeries } from "./panels.js";
 import { quantile, rate, series, sumBy } from "./promql.js";
 import { prom } from "./queries.js";
+import { storageRow } from "./storage.js";
 
 /** opsguard-runtime: the Node.js process and the HTTP server. */
 export function runtimeDashboard(): dashboard.Dashboard {
@@ -10,7 +11,7 @@ export function runtimeDashboard(): dashboard.Dashboard {
     uid: "opsguard-runtime",
     title: "opsguard / Runtime",
     description:
-      "The Node.js process (event loop lag, heap and RSS, GC, CPU, handles) and the HTTP server (rate, errors and latency by route).",
+      "The Node.js process (event loop lag, heap and RSS, GC, CPU, handles), its storage (database, WAL, free space with a forecast) and the HTTP server (rate, errors and latency by route).",
     variables: ["instance"],
     rows: [
       {
@@ -163,6 +164,7 @@ export function runtimeDashboard(): dashboard.Dashboard {
           ),
         ],
       },
+      storageRow(),
       {
         title: "HTTP server",
         panels: [
