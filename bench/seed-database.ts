@@ -6,6 +6,7 @@ import { hashRequest } from "../src/operations/submit-input.js";
 import { GENESIS_HASH, hashEntry } from "../src/platform/audit.js";
 import { startOfUtcDay } from "../src/platform/clock.js";
 import { migrate } from "../src/platform/db.js";
+import { rebuildPerformanceAggregates } from "../src/reports/performance/aggregates.js";
 import { multiply, parseFixed } from "../src/platform/fixed-point.js";
 import { pooledRandom } from "../src/platform/random-pool.js";
 import { benchConfig } from "./config.js";
@@ -17,6 +18,17 @@ const SPREAD_DAYS = 30;
 const LIFETIME_MS = 1000;
 /** The principal that submitted the seeded operations (a token id, as the service records it). */
 const ACTOR = "tok_seed";
+
+/** How {@link seedDatabase} varies its history. */
+export interface SeedOptions {
+  /** Days the history is spread over, ending before today. @default 30 */
+  spreadDays?: number;
+  /**
+   * Give each close a P&L (a random exit around the entry), a pattern and a confidence, and the
+   * risk state their sum, as a report needs; otherwise every close is flat. @default false
+   */
+  varied?: boolean;
+}
 
 /** What {@link seedDatabase} wrote. */
 export interface SeededDatabase {
@@ -31,14 +43,20 @@ export interface SeededDatabase {
  * left them after as many submits of `bench/submit.lua`'s three bodies, each closed by the
  * supervisor on its time limit a second after it opened: the operation row, its paper fill and
  * exit, and two audit entries (`operation.submit`, `operation.close`) on one valid hash chain.
- * The history is spread over the 30 days before today (UTC), so the day's limits start empty.
- * Every operation is flat (exit at the entry price): the realized P&L is 0, as the risk state the
- * service creates on its first start says. No token, so the service creates its admin token.
+ * The history is spread over the 30 days before today (UTC; `spreadDays`), so the day's limits
+ * start empty. Every operation is flat (exit at the entry price) unless `varied`; the risk state
+ * holds the realized P&L and the peak equity, and the report's daily aggregates are filled. No
+ * token, so the service creates its admin token.
  *
  * Fast because it skips the service: one transaction, prepared statements, no journal (the file
  * is thrown away if seeding fails), and the real schema, request hash and audit hash.
  */
-export function seedDatabase(path: string, operations: number, now = Date.now()): SeededDatabase {
+export function seedDatabase(
+  path: string,
+  operations: number,
+  now = Date.now(),
+  { spreadDays = SPREAD_DAYS, varied = false }: SeedOptions = {},
+): SeededDatabase {
   const started = performance.now();
   const config = Config.parse(benchConfig("unused"));
   const templates = TEMPLATE_BODIES.map((body) => {
@@ -52,7 +70,8 @@ export function seedDatabase(path: string, operations: number, now = Date.now())
       instrument.sizePrecision,
       config.accounting.precision,
     );
-    return { ...body, price, sizeUnits: size, notional };
+    const { pricePrecision, sizePrecision } = instrument;
+    return { ...body, price, sizeUnits: size, notional, pricePrecision, sizePrecision };
   });
 
   const db = new Database(path);
@@ -64,8 +83,8 @@ export function seedDatabase(path: string, operations: number, now = Date.now())
     const insertOperation = db.prepare(
       `INSERT INTO operations (id, client_id, strategy, instrument, side, size, auto_sized, max_duration_sec,
          status, notional, entry_price, exit_price, close_reason, close_requested_at, pnl, request_hash,
-         created_at, opened_at, closed_at)
-       VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'closed', ?, ?, ?, 'timeout', ?, 0, ?, ?, ?, ?)`,
+         created_at, opened_at, closed_at, pattern, confidence)
+       VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'closed', ?, ?, ?, 'timeout', ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertFill = db.prepare(
       `INSERT INTO paper_orders (operation_id, instrument, side, size, entry_price, entry_at, exit_price, exit_at)
@@ -76,7 +95,7 @@ export function seedDatabase(path: string, operations: number, now = Date.now())
     );
     const maxDurationSec = LIFETIME_MS / 1000;
     const end = startOfUtcDay(now) - 10 * LIFETIME_MS;
-    const first = end - SPREAD_DAYS * DAY_MS;
+    const first = end - spreadDays * DAY_MS;
     const step = (end - first) / Math.max(1, operations);
     const nextId = monotonicFactory(pooledRandom());
     let seq = 0;
@@ -87,6 +106,10 @@ export function seedDatabase(path: string, operations: number, now = Date.now())
       insertAudit.run(seq, at, actor, action, target, details, prevHash, hash);
       prevHash = hash;
     };
+    const random = pooledRandom();
+    const startingEquity = parseFixed(config.accounting.startingEquity, config.accounting.precision);
+    let realized = 0n;
+    let peak = startingEquity;
     db.transaction(() => {
       for (let i = 0; i < operations; i++) {
         const t = templates[i % templates.length]!;
@@ -95,6 +118,20 @@ export function seedDatabase(path: string, operations: number, now = Date.now())
         const closedAt = openedAt + LIFETIME_MS;
         const id = nextId(createdAt);
         const clientId = `seed-${i}`;
+        // Varied: an exit within ±0.5% of the entry, a pattern and a confidence by turns.
+        const move = varied ? (t.price * BigInt(Math.floor(random() * 1001) - 500)) / 100_000n : 0n;
+        const exit = t.price + move;
+        const pnl = multiply(
+          move,
+          t.pricePrecision,
+          t.sizeUnits,
+          t.sizePrecision,
+          config.accounting.precision,
+        );
+        const pattern = varied ? config.patterns[i % config.patterns.length]! : undefined;
+        const confidence = varied ? Math.round((0.5 + random() * 0.5) * 100) / 100 : undefined;
+        realized += pnl;
+        if (startingEquity + realized > peak) peak = startingEquity + realized;
         const body = {
           clientId,
           strategy: t.strategy,
@@ -102,6 +139,7 @@ export function seedDatabase(path: string, operations: number, now = Date.now())
           side: "buy",
           size: t.size,
           maxDurationSec,
+          ...(pattern ? { pattern, confidence } : {}),
         } as const;
         insertOperation.run(
           id,
@@ -113,18 +151,27 @@ export function seedDatabase(path: string, operations: number, now = Date.now())
           maxDurationSec,
           t.notional,
           t.price,
-          t.price,
+          exit,
           closedAt - 1,
+          pnl,
           hashRequest(body),
           createdAt,
           openedAt,
           closedAt,
+          pattern ?? null,
+          confidence ?? null,
         );
         audit(createdAt, ACTOR, "operation.submit", id, JSON.stringify({ clientId }));
-        insertFill.run(id, t.instrument, "buy", t.sizeUnits, t.price, openedAt, t.price, closedAt);
+        insertFill.run(id, t.instrument, "buy", t.sizeUnits, t.price, openedAt, exit, closedAt);
         audit(closedAt - 1, "supervisor", "operation.close", id, '{"reason":"timeout"}');
       }
     })();
+    // The risk state the closes leave, and the report's daily aggregates of them.
+    db.prepare(
+      `INSERT INTO risk_state (id, trading_state, state_reason, state_changed_at, realized_pnl, peak_equity, loss_reset_at)
+       VALUES (1, 'active', 'initial state', ?, ?, ?, 0)`,
+    ).run(first, realized, peak);
+    rebuildPerformanceAggregates(db);
     // What the service runs on: it would switch on start anyway.
     db.pragma("journal_mode = WAL");
   } finally {

@@ -39,11 +39,17 @@ import { maintenanceRoutes } from "./maintenance/routes.js";
 import { startMaintenance, type MaintenanceSchedule } from "./maintenance/scheduler.js";
 import { createBackupRepository } from "./maintenance/create.js";
 import { AuditChainWatch } from "./security/audit-chain.js";
+import { stopWorkers } from "./maintenance/off-thread.js";
 import { SecurityChecker } from "./security/checker.js";
 import { staticContext } from "./security/context.js";
 import type { CheckContext } from "./security/run-checks.js";
 import { auditRoutes, securityRoutes } from "./security/routes.js";
+import { dailyReportJobs } from "./reports/jobs.js";
 import { reportRoutes } from "./reports/routes.js";
+import { ReportScheduler } from "./reports/scheduler.js";
+import { SystemSampler } from "./reports/system/sampler.js";
+import { registerDiskMetrics } from "./platform/disk-metrics.js";
+import { readDiskUsage } from "./platform/disk-usage.js";
 import { startTracing, type Tracing } from "./platform/tracing.js";
 import { VERSION } from "./platform/version.js";
 import { drawdownRatio } from "./risk/evaluate.js";
@@ -97,6 +103,10 @@ export interface OpsguardApp {
   auditChain: AuditChainWatch;
   /** The security checks, on their schedules and on demand. */
   security: SecurityChecker;
+  /** The daily reports, on their schedule. */
+  reports: ReportScheduler;
+  /** Samples of the process and the host for the system report, taken while started. */
+  systemSampler: SystemSampler;
   /** Starts supervising and reconciles what a previous process left unknown; then it is ready. */
   start(): Promise<void>;
   /**
@@ -244,6 +254,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       await commits.durable();
     },
   });
+  const reports = new ReportScheduler({
+    jobs: dailyReportJobs(dbPath, config),
+    dir: config.reports.dir ?? join(config.dataDir, "reports"),
+    keepDays: config.reports.keepDays,
+    covers: config.reports.covers,
+    clock,
+    logger,
+    registry,
+    tracer,
+  });
   registerMaintenanceMetrics(registry, () => ({
     summary: (kind) => backups.runs.summary(kind),
     scheduled: (kind) => config.backup.enabled && config.backup.schedule[kind] !== "off",
@@ -258,6 +278,20 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     logger,
     tracer,
     intervalMs: config.supervisor.monitorIntervalMs,
+  });
+  registerDiskMetrics(registry, () => readDiskUsage(dbPath));
+  // Samples for the system report (src/reports/system), one row a minute by default.
+  const systemSampler = new SystemSampler({
+    db,
+    databasePath: dbPath,
+    clock,
+    logger,
+    openOperations: () => {
+      let open = 0;
+      for (const { count } of ledger.view().open) open += count;
+      return open;
+    },
+    settings: config.reports.system,
   });
 
   metrics.declareSeries({
@@ -373,6 +407,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     backups,
     auditChain,
     security,
+    reports,
+    systemSampler,
     flushLogs: (deadlineMs) => logging.close(deadlineMs),
     get ready() {
       return ready;
@@ -385,6 +421,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       ready = true;
       if (config.backup.enabled) schedule = startMaintenance(backups, config.backup, logger);
       security.start(config.security.schedule);
+      systemSampler.start();
+      reports.start(config.reports.schedule);
     },
     async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {
       ready = false;
@@ -393,7 +431,11 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       // A backup, drill or check under way is stopped, not waited for.
       await backups.stop();
       await security.stop();
+      await reports.stop();
+      systemSampler.stop();
       await auditChain.stop();
+      // Nothing is left to run in the worker threads; idle ones would hold the process open.
+      await stopWorkers();
       // Start-up reconciliations may still be out; each is bounded by the executor's deadlines.
       await Promise.allSettled(service.reconciling());
       await executor.stop?.();

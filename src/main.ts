@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { checkEnvironment } from "./cli/check.js";
 import { BACKUP_USAGE, runBackupCommand } from "./cli/backup.js";
 import { runDemo } from "./cli/demo.js";
+import { REPORT_USAGE, runReportCommand } from "./cli/report.js";
 import { runSecurityCommand, SECURITY_USAGE } from "./cli/security.js";
 import { runTokenCommand, TOKEN_USAGE } from "./cli/token.js";
 import { UsageError } from "./cli/usage-error.js";
@@ -25,6 +26,8 @@ Commands:
   backup run|list|drill|check|restore
                               backups with restic: see below
   security check|baseline     security checks and the integrity baseline: see below
+  report performance|system|logs
+                              reports with recommendations: see below
 
 Options:
   --config FILE   YAML config (default: opsguard.yaml if present, or OPSGUARD_CONFIG)
@@ -36,7 +39,9 @@ ${TOKEN_USAGE}
 
 ${BACKUP_USAGE}
 
-${SECURITY_USAGE}`;
+${SECURITY_USAGE}
+
+${REPORT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -50,6 +55,11 @@ async function main(argv: string[]): Promise<number> {
       all: { type: "boolean" },
       json: { type: "boolean" },
       "fail-on": { type: "string" },
+      timeframe: { type: "string" },
+      window: { type: "string" },
+      from: { type: "string" },
+      format: { type: "string" },
+      out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -108,6 +118,22 @@ async function main(argv: string[]): Promise<number> {
         { out: (line) => console.log(line), err: process.stderr },
       );
     }
+    case "report":
+      return runReportCommand(
+        sub,
+        load(),
+        {
+          timeframe: values.timeframe,
+          window: values.window,
+          from: values.from,
+          to: values.to,
+          format: values.format,
+          json: values.json,
+          out: values.out,
+          columns: process.stdout.columns,
+        },
+        { out: (line) => console.log(line), err: process.stderr },
+      );
     default:
       throw new UsageError(`unknown command: ${command}\n\n${USAGE}`);
   }

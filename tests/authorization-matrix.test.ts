@@ -24,6 +24,8 @@ const MINIMUM_ROLE: Readonly<Record<string, Role>> = {
   "POST /v1/security-checks": "admin",
   "GET /v1/security-checks/latest": "admin",
   "GET /v1/reports/performance": "viewer",
+  "GET /v1/reports/logs": "viewer",
+  "GET /v1/reports/system": "viewer",
 };
 
 /** Routes served without a token and outside the OpenAPI document (`/metrics` has no bearer file here). */

@@ -22,7 +22,7 @@ describe("opsguard demo", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("moves the operation metrics within seconds: opens, closes, several kinds of rejection", async () => {
+  it("moves the operation metrics within seconds, and reports recommendations within a minute", async () => {
     dataDir = tempDir();
     child = await startChild(dataDir, ["demo"], {}, "demo/admin-token");
     const base = `http://127.0.0.1:${child.port}`;
@@ -48,11 +48,23 @@ describe("opsguard demo", () => {
     const now = moved();
     for (const [key, least] of Object.entries(enough)) expect(now[key], key).toBeGreaterThanOrEqual(least);
 
+    // Within a minute or so its report of today has recommendations (bounded: at most 60 s).
+    const headers = { authorization: `Bearer ${child.token}` };
+    let report = { recommendations: [] as { id: string }[], book: { closes: 0 } };
+    for (let i = 0; i < 30 && report.recommendations.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      report = (await (
+        await fetch(`${base}/v1/reports/performance?timeframe=day`, { headers })
+      ).json()) as typeof report;
+    }
+    expect(report.book.closes).toBeGreaterThan(0);
+    expect(report.recommendations.map((r) => r.id)).not.toEqual([]);
+
     // The demo's data lives apart from the real state, and it stops cleanly.
     const risk = await fetch(`${base}/v1/risk`, { headers: { authorization: `Bearer ${child.token}` } });
     expect(risk.status).toBe(200);
     child.process.kill("SIGTERM");
     expect(await child.exited).toBe(0);
     child = undefined;
-  }, 40_000);
+  }, 100_000);
 });

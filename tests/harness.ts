@@ -41,6 +41,8 @@ export function testConfig(dataDir: string, input: ConfigInput = {}): Config {
       ...input.executor,
       paper: { latencyMs: 0, slippageBps: 0, stepMs: 60_000, ...input.executor?.paper },
     },
+    // The daily reports' tests make them; elsewhere each start would make every report once.
+    reports: { ...input.reports, schedule: input.reports?.schedule ?? "off" },
   });
 }
 

@@ -35,6 +35,7 @@ export async function startChild(
       OPSGUARD_SERVER_PORT: "0",
       OPSGUARD_BACKUP_ENABLED: "false",
       OPSGUARD_SECURITY_SCHEDULE_CHECKS: "off",
+      OPSGUARD_REPORTS_SCHEDULE: "off",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,6 +1,6 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { buildDashboard } from "./frame.js";
-import { UNITS, barGauge, statPanel, thresholds, timeSeries } from "./panels.js";
+import { UNITS, barGauge, statPanel, tablePanel, thresholds, timeSeries } from "./panels.js";
 import { STRATEGY, difference, increaseOverRange, rate, series, share, sumBy } from "./promql.js";
 import { prom } from "./queries.js";
 
@@ -247,6 +247,29 @@ export function performanceDashboard(): dashboard.Dashboard {
             },
             [prom(sumBy(["pattern", "result"], rate(PREDICTIONS)), "{{pattern}} {{result}}")],
             { stack: true },
+          ),
+        ],
+      },
+      {
+        title: "Recommendations",
+        panels: [
+          tablePanel(
+            {
+              title: "Active recommendations of the daily report",
+              description:
+                "Each recommendation of the latest daily performance report (the seven days that ended yesterday, UTC), by rule, severity and subject. The report under reports.dir, or GET /v1/reports/performance, gives the evidence and what to do; docs/reports.md lists the rules.",
+              unit: UNITS.none,
+              width: 24,
+              height: 6,
+            },
+            [
+              prom(
+                `max by (report, rule, severity, subject) (${series("opsguard_report_recommendation_active")}) == 1`,
+                undefined,
+                { instant: true, table: true },
+              ),
+            ],
+            { hide: ["Value"] },
           ),
         ],
       },

@@ -262,8 +262,8 @@ export const LoggingConfig = z.object({
     .prefault({}),
   file: z
     .object({
-      /** Write JSON lines to rotated files. @default false */
-      enabled: z.boolean().default(false),
+      /** Write JSON lines to rotated files (the log report reads them). @default true */
+      enabled: z.boolean().default(true),
       /** Folder of the log files; relative paths are under `dataDir`. @default "logs" */
       dir: z.string().min(1).default("logs"),
       /** Rotate when a file reaches this size (`k`, `m` or `g` suffix). @default "20m" */
@@ -452,6 +452,21 @@ export const Config = z
       .prefault({}),
     reports: z
       .object({
+        /**
+         * When to make the daily reports of the day that ended (UTC): written under `reports.dir`
+         * in JSON, HTML and Markdown, their recommendations made metrics; a cron expression in
+         * UTC, or "off". They are also made at start. @default "5 0 * * *" (00:05 UTC)
+         */
+        schedule: Cron.default("5 0 * * *"),
+        /**
+         * The day the scheduled reports cover: `yesterday` (the day that ended, for a daily
+         * schedule), or `today` so far (for a schedule within the day, as the demo's). @default "yesterday"
+         */
+        covers: z.enum(["yesterday", "today"]).default("yesterday"),
+        /** Folder of the daily reports; by default `<dataDir>/reports`. */
+        dir: z.string().min(1).optional(),
+        /** Daily report files older than this many days are deleted. @default 30 */
+        keepDays: z.number().int().positive().default(30),
         performance: z
           .object({
             /**
@@ -475,6 +490,75 @@ export const Config = z
                 nearLimit: Ratio.default(0.8),
               })
               .prefault({}),
+          })
+          .prefault({}),
+        system: z
+          .object({
+            /**
+             * Time between two samples of the process and the host (CPU, memory, event-loop delay,
+             * GC, database and WAL size, free space, open operations) for the system report.
+             * @default 60
+             */
+            sampleIntervalSec: z.number().int().min(5).max(3600).default(60),
+            /** Days of samples kept; older ones are deleted, at most once an hour. @default 35 */
+            retentionDays: z.number().int().min(1).max(3660).default(35),
+            rules: z
+              .object({
+                /** Samples a trend, and SYS-004 and SYS-005, need before a rule judges them. @default 60 */
+                minSamples: z.number().int().min(2).default(60),
+                /** Hours from the first to the last sample a trend needs to be judged. @default 6 */
+                minTrendHours: z.number().positive().default(6),
+                /**
+                 * R² of the least-squares line from which growth counts as steady (SYS-001, SYS-003).
+                 * @default 0.8
+                 */
+                trendR2: Ratio.default(0.8),
+                /** SYS-001: WAL size that is too large, in bytes (64 MiB). @default 67108864 */
+                walBytes: z.number().int().positive().default(67_108_864),
+                /**
+                 * SYS-001: steady WAL growth per day that means checkpoints do not complete, in bytes
+                 * (16 MiB). @default 16777216
+                 */
+                walGrowthBytesPerDay: z.number().int().positive().default(16_777_216),
+                /** SYS-002: warn when the data volume is forecast to fill within this many days. @default 7 */
+                diskFullDays: z.number().positive().default(7),
+                /** SYS-002: high instead of warning within this many days. @default 2 */
+                diskFullHighDays: z.number().positive().default(2),
+                /**
+                 * SYS-003: steady RSS growth per day that looks like a leak, in bytes (64 MiB).
+                 * @default 67108864
+                 */
+                rssGrowthBytesPerDay: z.number().int().positive().default(67_108_864),
+                /** SYS-004: a sample's event-loop delay p99 that counts as high, in milliseconds. @default 100 */
+                eventLoopDelayP99Ms: z.number().positive().default(100),
+                /**
+                 * SYS-005: a sample's CPU time per second (1 = one core busy) that counts as near one
+                 * core. @default 0.8
+                 */
+                cpuCoreShare: z.number().positive().max(64).default(0.8),
+                /**
+                 * SYS-004 and SYS-005: share of the samples at or above their threshold that makes it
+                 * sustained. @default 0.2
+                 */
+                sustainedShare: Ratio.default(0.2),
+              })
+              .prefault({}),
+          })
+          .prefault({}),
+        logs: z
+          .object({
+            /**
+             * Where the log report reads lines: `file` (the rotated JSON files of `logging.file`),
+             * `loki` (`logging.loki.url`), or `auto`: Loki when it is configured, else the files.
+             * @default "auto"
+             */
+            source: z.enum(["auto", "file", "loki"]).default("auto"),
+            /** Deadline of one query to Loki. @default 10000 */
+            lokiTimeoutMs: z.number().int().positive().default(10_000),
+            /** Least ratio of counts between the window and the one before for a rising or falling trend. @default 2 */
+            trendFactor: z.number().min(1).default(2),
+            /** Least count in the larger window for a rising or falling trend. @default 5 */
+            trendMinCount: z.number().int().positive().default(5),
           })
           .prefault({}),
       })

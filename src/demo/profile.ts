@@ -4,7 +4,8 @@ import type { Config } from "../config/schema.js";
 /**
  * The demo's market and limits: a livelier paper market and tighter limits than the defaults, so
  * that within a minute every kind of close, several kinds of rejection and an automatic halt
- * happen. Data goes to `<dataDir>/demo`, apart from real state.
+ * happen, and reports with recommendations every two minutes. Data goes to `<dataDir>/demo`,
+ * apart from real state.
  */
 export function demoConfig(config: Config): Config {
   return {
@@ -42,5 +43,16 @@ export function demoConfig(config: Config): Config {
       },
     },
     supervisor: { monitorIntervalMs: 200 },
+    // Reports of today every two minutes, so that their recommendations (and the Performance
+    // dashboard's table of them) show within minutes rather than after midnight.
+    reports: {
+      ...config.reports,
+      schedule: "*/2 * * * *",
+      covers: "today",
+      performance: {
+        ...config.reports.performance,
+        rules: { ...config.reports.performance.rules, minCloses: 20 },
+      },
+    },
   };
 }

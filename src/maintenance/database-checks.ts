@@ -13,6 +13,8 @@ import { findWorldWritable, fingerprintFiles, sha256File } from "../security/fin
 import { compareWithBaseline, inspectBaseline } from "../security/integrity.js";
 import { inspectDependencies } from "../security/dependencies.js";
 import { loadPerformance } from "../reports/performance/load.js";
+import { runLogReport } from "../reports/logs/service.js";
+import { loadSystemSamples } from "../reports/system/load.js";
 import { databaseFacts, type DatabaseFacts, type ManifestFile } from "./manifest.js";
 
 // The checks of a database copy that read all of it. They block for as long as the file is large
@@ -196,5 +198,7 @@ export const TASKS = {
   inspectDependencies,
   threadNice,
   loadPerformance,
+  loadSystemSamples,
+  logReport: runLogReport,
 } as const;
 export type TaskName = keyof typeof TASKS;

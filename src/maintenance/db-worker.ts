@@ -1,9 +1,8 @@
 import { getPriority, setPriority } from "node:os";
-import { parentPort, workerData } from "node:worker_threads";
 import { TASKS, type TaskName } from "./database-checks.js";
 import { WORKER_NICE } from "./off-thread.js";
 
-// A worker thread that runs one task of database-checks.ts and posts its result.
+// A worker thread of the pool in off-thread.ts: runs tasks of database-checks.ts, one at a time.
 
 // Below the event loop's priority: where cores are few, a check or a backup copy takes longer
 // rather than taking CPU from the requests. On Linux the nice value is the thread's own
@@ -12,10 +11,7 @@ import { WORKER_NICE } from "./off-thread.js";
 // priority again would need a privilege.
 if (process.platform === "linux" && getPriority(0) < WORKER_NICE) setPriority(0, WORKER_NICE);
 
-const { task, args } = workerData as { task: TaskName; args: unknown[] };
-try {
-  const result = (TASKS[task] as (...a: unknown[]) => unknown)(...args);
-  parentPort!.postMessage({ ok: true, result });
-} catch (error) {
-  parentPort!.postMessage({ ok: false, message: (error as Error).message });
+/** Runs one task; a task may be asynchronous (the log report reads files and Loki as it goes). */
+export default function run({ task, args }: { task: TaskName; args: unknown[] }): unknown {
+  return (TASKS[task] as (...a: unknown[]) => unknown)(...args);
 }

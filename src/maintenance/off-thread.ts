@@ -1,4 +1,5 @@
-import { Worker } from "node:worker_threads";
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
 import type { TASKS, TaskName } from "./database-checks.js";
 
 /**
@@ -8,29 +9,43 @@ import type { TASKS, TaskName } from "./database-checks.js";
  */
 export const WORKER_NICE = 10;
 
+/** How long an idle worker thread is kept for the next task. */
+const IDLE_MS = 30_000;
+
+let pool: Piscina | undefined;
+
 /**
- * Runs a database check in a worker thread of its own, so that reading a whole database file never
- * blocks the service's event loop. From the sources (tests, tsx) the worker is the TypeScript file,
- * loaded through tsx; from the build, the compiled one.
+ * The worker threads, started on first use and kept while tasks come (a thread costs tens of
+ * milliseconds to start from the build, half a second from the sources through tsx). Enough
+ * threads that a long task (a database copy, an integrity check) does not hold up the others.
+ */
+function workers(): Piscina {
+  const fromSources = import.meta.url.endsWith(".ts");
+  pool ??= new Piscina({
+    filename: new URL(fromSources ? "./db-worker.ts" : "./db-worker.js", import.meta.url).href,
+    execArgv: fromSources ? ["--import", "tsx"] : [],
+    minThreads: 0,
+    maxThreads: Math.max(4, availableParallelism()),
+    idleTimeout: IDLE_MS,
+  });
+  return pool;
+}
+
+/**
+ * Runs a task of database-checks.ts in a worker thread, so that reading a whole database file,
+ * hashing files or analysing logs never blocks the service's event loop. From the sources (tests,
+ * tsx) the worker is the TypeScript file, loaded through tsx; from the build, the compiled one.
  */
 export function runOffThread<T extends TaskName>(
   task: T,
   ...args: Parameters<(typeof TASKS)[T]>
-): Promise<ReturnType<(typeof TASKS)[T]>> {
-  const fromSources = import.meta.url.endsWith(".ts");
-  const worker = new Worker(new URL(fromSources ? "./db-worker.ts" : "./db-worker.js", import.meta.url), {
-    workerData: { task, args },
-    execArgv: fromSources ? ["--import", "tsx"] : [],
-  });
-  return new Promise((resolve, reject) => {
-    worker.once("message", (message: { ok: boolean; result?: unknown; message?: string }) => {
-      if (message.ok) resolve(message.result as ReturnType<(typeof TASKS)[T]>);
-      else reject(new Error(message.message));
-      void worker.terminate();
-    });
-    worker.once("error", reject);
-    worker.once("exit", (code) => {
-      if (code !== 0) reject(new Error(`the ${task} worker exited with code ${code}`));
-    });
-  });
+): Promise<Awaited<ReturnType<(typeof TASKS)[T]>>> {
+  return workers().run({ task, args }) as Promise<Awaited<ReturnType<(typeof TASKS)[T]>>>;
+}
+
+/** Stops the worker threads (a task under way is abandoned); the next task starts new ones. */
+export async function stopWorkers(): Promise<void> {
+  const stopping = pool;
+  pool = undefined;
+  await stopping?.destroy();
 }

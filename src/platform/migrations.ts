@@ -1,5 +1,5 @@
 import type { Db } from "./db.js";
-import { rebuildEquityDaily } from "../reports/performance/aggregates.js";
+import { rebuildPerformanceAggregates } from "../reports/performance/aggregates.js";
 
 /** A migration: SQL, or a function run on the connection (inside the migration's transaction). */
 export type Migration = string | ((db: Db) => void);
@@ -162,16 +162,31 @@ export const MIGRATIONS: readonly Migration[] = [
 
   CREATE INDEX audit_log_trading_state ON audit_log (at) WHERE action = 'trading.state';
 
-  INSERT INTO performance_daily
-  SELECT strftime('%Y-%m-%d', closed_at / 1000, 'unixepoch'), strategy, instrument, COALESCE(pattern, ''), side,
-    CASE WHEN confidence IS NULL THEN -1 ELSE MIN(CAST(confidence * 10 AS INTEGER), 9) END,
-    COUNT(*), SUM(pnl > 0), SUM(pnl < 0),
-    SUM(MAX(pnl, 0)), SUM(MIN(pnl, 0)), SUM(CAST(pnl AS REAL) * pnl),
-    SUM(closed_at - opened_at), 0, 0,
-    COALESCE(SUM(confidence), 0),
-    COALESCE(SUM((confidence - (pnl > 0)) * (confidence - (pnl > 0))), 0)
-  FROM operations WHERE status = 'closed'
-  GROUP BY 1, 2, 3, 4, 5, 6;
   `,
-  rebuildEquityDaily,
+  // Filled from the closes already booked.
+  rebuildPerformanceAggregates,
+  // The system report's samples of the process and the host (src/reports/system/sampler.ts): one
+  // row a minute; the CPU, event-loop and GC columns cover the interval_ms before `at`.
+  `
+  CREATE TABLE system_samples (
+    id                      INTEGER PRIMARY KEY,
+    at                      INTEGER NOT NULL,
+    interval_ms             INTEGER NOT NULL,
+    cpu_user_ms             REAL NOT NULL,
+    cpu_system_ms           REAL NOT NULL,
+    rss_bytes               INTEGER NOT NULL,
+    heap_used_bytes         INTEGER NOT NULL,
+    heap_total_bytes        INTEGER NOT NULL,
+    event_loop_delay_p99_ms REAL,
+    event_loop_delay_max_ms REAL,
+    gc_ms                   REAL NOT NULL,
+    gc_count                INTEGER NOT NULL,
+    database_bytes          INTEGER,
+    wal_bytes               INTEGER,
+    volume_free_bytes       INTEGER,
+    volume_size_bytes       INTEGER,
+    open_operations         INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX system_samples_at ON system_samples (at);
+  `,
 ];

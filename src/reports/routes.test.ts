@@ -1,5 +1,8 @@
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
+import type { LogReportWithSource } from "./logs/service.js";
 import type { PerformanceReport } from "./performance/report.js";
 
 describe("GET /v1/reports/performance", () => {
@@ -85,6 +88,8 @@ describe("GET /v1/reports/performance", () => {
     const cases: [string, string][] = [
       ["timeframe=year", "timeframe"],
       ["from=2026-02-30", "from"],
+      ["from=2026-13-01", "from"],
+      ["to=2026-12-00", "to"],
       ["from=2026-12-01&to=2026-11-01", "from"],
       ["to=yesterday", "to"],
       ["timeframe=week&from=2026-11-01", "timeframe"],
@@ -98,5 +103,93 @@ describe("GET /v1/reports/performance", () => {
 
   it("needs a token", async () => {
     expect((await t.call("GET", "/v1/reports/performance", { role: null })).status).toBe(401);
+  });
+});
+
+describe("GET /v1/reports/logs", () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startTestApp();
+    // The recorded lines of 2026-01-05 10:01 to 11:28, as the logger writes them.
+    const dir = join(t.config.dataDir, "logs");
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(
+      new URL("./logs/fixtures/opsguard-lines.jsonl", import.meta.url),
+      join(dir, "opsguard-2026-01-05.log"),
+    );
+  });
+  afterEach(() => t.close());
+
+  it("analyses the log files of the window, in JSON and as a table", async () => {
+    const query = "from=2026-01-05T10:00:00Z&to=2026-01-05T12:00:00Z";
+    const res = await t.call("GET", `/v1/reports/logs?${query}`, { role: "viewer" });
+    expect(res.status).toBe(200);
+    const report = (await res.json()) as LogReportWithSource;
+    expect(report).toMatchObject({ kind: "logs", lines: 108, source: { kind: "file" } });
+    expect(report.levels.find((l) => l.level === "error")?.count).toBe(12);
+    expect(report.rates.errorsPerMinute).toBeCloseTo(12 / 120, 4);
+    expect(report.issues.byTemplate.length).toBeGreaterThan(0);
+    expect(report.previousWindow.lines).toBe(0);
+
+    const table = await t.call("GET", `/v1/reports/logs?${query}&format=table`, { role: "viewer" });
+    expect(table.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await table.text();
+    expect(text).toContain("opsguard log report");
+    expect(text).toContain("== Most common issues, by message template");
+  });
+
+  it("says when there are no log files rather than failing", async () => {
+    rmSync(join(t.config.dataDir, "logs"), { recursive: true, force: true });
+    const report = (await (
+      await t.call("GET", "/v1/reports/logs?window=15m", { role: "viewer" })
+    ).json()) as LogReportWithSource;
+    expect(report.lines).toBe(0);
+    expect(report.source).toMatchObject({ kind: "file", current: { folderMissing: true } });
+  });
+
+  it("refuses a window it cannot read, naming the field", async () => {
+    const cases: [string, string][] = [
+      ["window=2h", "window"],
+      ["from=yesterday", "from"],
+      ["to=2026-01-05T10:00:00Z", "from"],
+      ["from=2026-01-05T12:00:00Z&to=2026-01-05T10:00:00Z", "from"],
+      ["from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from"],
+      ["window=1h&from=2026-01-05T10:00:00Z", "window"],
+      ["format=pdf", "format"],
+    ];
+    for (const [query, field] of cases) {
+      const res = await t.call("GET", `/v1/reports/logs?${query}`, { role: "viewer" });
+      expect(res.status, query).toBe(400);
+      expect(JSON.stringify(await res.json()), query).toContain(field);
+    }
+  });
+
+  it("needs a token", async () => {
+    expect((await t.call("GET", "/v1/reports/logs", { role: null })).status).toBe(401);
+  });
+});
+
+describe("GET /v1/reports/system", () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startTestApp();
+  });
+  afterEach(() => t.close());
+
+  it("reports the samples the service took, in JSON and in Markdown", async () => {
+    t.app.systemSampler.sample();
+    const res = await t.call("GET", "/v1/reports/system?timeframe=day", { role: "viewer" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ kind: "system", samples: { count: 1 } });
+    const md = await t.call("GET", "/v1/reports/system?timeframe=day&format=markdown", { role: "viewer" });
+    expect(md.headers.get("content-type")).toMatch(/^text\/markdown/);
+    expect(await md.text()).toContain("# opsguard system report");
+  });
+
+  it("refuses a timeframe it cannot read, and needs a token", async () => {
+    const bad = await t.call("GET", "/v1/reports/system?from=2026-13-01", { role: "viewer" });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain("from");
+    expect((await t.call("GET", "/v1/reports/system", { role: null })).status).toBe(401);
   });
 });

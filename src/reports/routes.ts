@@ -6,8 +6,12 @@ import { AUTH_ERRORS, BEARER, problem } from "../http/openapi.js";
 import { validationHook } from "../http/problem.js";
 import type { Clock } from "../platform/clock.js";
 import { formatReport, REPORT_FORMATS } from "./format.js";
+import { logsDocument } from "./logs/document.js";
+import { LOG_WINDOWS, logReport } from "./logs/service.js";
 import { performanceDocument } from "./performance/document.js";
 import { performanceReport } from "./performance/service.js";
+import { systemDocument } from "./system/document.js";
+import { systemReport, systemWindow } from "./system/service.js";
 import { TIMEFRAMES } from "./timeframe.js";
 
 const Day = z
@@ -80,6 +84,72 @@ const performanceRoute = createRoute({
   },
 });
 
+export const LogReportQuery = z.object({
+  window: z
+    .enum(Object.keys(LOG_WINDOWS) as [keyof typeof LOG_WINDOWS, ...(keyof typeof LOG_WINDOWS)[]])
+    .optional()
+    .openapi({ description: "The window that ends now: 15m, 1h (the default), 6h, 24h, 7d." }),
+  from: z
+    .string()
+    .optional()
+    .openapi({ format: "date-time", description: "Start of the window; instead of `window`." }),
+  to: z
+    .string()
+    .optional()
+    .openapi({ format: "date-time", description: "End of the window; now by default." }),
+  format: ReportQuery.shape.format,
+});
+
+const logsRoute = createRoute({
+  method: "get",
+  path: "/v1/reports/logs",
+  tags: ["reports"],
+  summary: "The log report: rates, top events, common issues and trends",
+  description:
+    "Error and warning rates, the most common issues grouped by event and by message template (numbers and ids masked), and what is new, rising or gone against the window before, from the log files or Loki (`reports.logs.source`).",
+  security: BEARER,
+  middleware: [requireRole("viewer")] as const,
+  request: { query: LogReportQuery },
+  responses: {
+    200: {
+      description: "The report, in the format asked for.",
+      content: {
+        "application/json": { schema: z.record(z.string(), z.unknown()).openapi("LogReport") },
+        "text/markdown": { schema: z.string() },
+        "text/html": { schema: z.string() },
+        "text/plain": { schema: z.string() },
+      },
+    },
+    400: problem("The window is not valid (VALIDATION_FAILED, naming the field)."),
+    ...AUTH_ERRORS,
+  },
+});
+
+const systemRoute = createRoute({
+  method: "get",
+  path: "/v1/reports/system",
+  tags: ["reports"],
+  summary: "The system report: CPU, memory, event loop, database and disk, with recommendations",
+  description:
+    "The process and host over whole UTC days, from the samples the service takes every minute: each figure's range and trend, the database and WAL growth, when the data volume fills, and the recommendations that apply (docs/reports-system.md).",
+  security: BEARER,
+  middleware: [requireRole("viewer")] as const,
+  request: { query: ReportQuery },
+  responses: {
+    200: {
+      description: "The report, in the format asked for.",
+      content: {
+        "application/json": { schema: z.record(z.string(), z.unknown()).openapi("SystemReport") },
+        "text/markdown": { schema: z.string() },
+        "text/html": { schema: z.string() },
+        "text/plain": { schema: z.string() },
+      },
+    },
+    400: problem("The timeframe is not valid (VALIDATION_FAILED, naming the field)."),
+    ...AUTH_ERRORS,
+  },
+});
+
 /** `/v1/reports/*`: the reports. Viewer and up. */
 export function reportRoutes({
   databasePath,
@@ -96,6 +166,21 @@ export function reportRoutes({
     const report = await performanceReport(databasePath, query, config, clock);
     if (format === "json") return c.json(report, 200);
     const rendered = await formatReport(report, format, performanceDocument);
+    return c.body(rendered.body, 200, { "content-type": rendered.contentType });
+  });
+  app.openapi(logsRoute, async (c) => {
+    const { format, ...query } = c.req.valid("query");
+    const report = await logReport(config, query, clock);
+    if (format === "json") return c.json(report as unknown as Record<string, unknown>, 200);
+    const rendered = await formatReport(report, format, logsDocument);
+    return c.body(rendered.body, 200, { "content-type": rendered.contentType });
+  });
+  app.openapi(systemRoute, async (c) => {
+    const { format, ...query } = c.req.valid("query");
+    const now = clock.now();
+    const report = await systemReport(databasePath, systemWindow(databasePath, query, now), config, now);
+    if (format === "json") return c.json(report as unknown as Record<string, unknown>, 200);
+    const rendered = await formatReport(report, format, systemDocument);
     return c.body(rendered.body, 200, { "content-type": rendered.contentType });
   });
   return app;

@@ -21,8 +21,10 @@ export function addDays(day: string, days: number): string {
 }
 
 function parseDay(field: string, value: string): string {
-  // Date.parse accepts 2026-02-30 (as March 2nd): a date that does not round-trip is refused.
-  if (!DATE.test(value) || dayOf(Date.parse(`${value}T00:00:00Z`) || Number.NaN) !== value)
+  // Date.parse gives NaN for month 13 and accepts 2026-02-30 (as March 2nd): a date that does not
+  // parse, or does not come back the same, is refused.
+  const at = DATE.test(value) ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
+  if (Number.isNaN(at) || dayOf(at) !== value)
     throw new DomainError("VALIDATION_FAILED", `${field} must be a date, YYYY-MM-DD`, [
       { code: "INVALID_DATE", path: field, message: `${JSON.stringify(value)} is not a date (YYYY-MM-DD)` },
     ]);

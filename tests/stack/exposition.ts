@@ -70,17 +70,24 @@ async function moveEveryMetric(test: TestApp, executor: ScriptedExecutor): Promi
   await expectStatus(test.call("GET", "/nowhere"), 404, "unmatched route");
   // The security checks' status series exist from their first run on.
   await test.app.security.runQuick();
+  // The recommendations' series exist while one is active: the loss above fell 83% of the way to
+  // the drawdown limit of this app (PERF-004, high).
+  await test.app.reports.run("exposition");
 }
 
 /**
  * What a live opsguard app (in-process, runtime metrics on) exposes once every kind of metric has
  * moved: opens, a rejection, a win and a loss with patterns, a failed execution, a halt that
- * flattens what is open, an unmatched route. Both formats are read, as Prometheus may ask for
+ * flattens what is open, an unmatched route, a daily report with a recommendation. Both formats are read, as Prometheus may ask for
  * either.
  */
 export async function collectExposedSeries(): Promise<ExposedSeries> {
   const executor = new ScriptedExecutor();
-  const test = await startTestApp({}, { executor, runtimeMetrics: true });
+  const test = await startTestApp(
+    // A drawdown limit the losing close comes near, and reports of today.
+    { risk: { maxDrawdown: 0.0012 }, reports: { covers: "today" } },
+    { executor, runtimeMetrics: true },
+  );
   try {
     await moveEveryMetric(test, executor);
     const scrape = async (accept?: string): Promise<string> =>

@@ -120,6 +120,26 @@ export class PerformanceAggregates {
 }
 
 /**
+ * Fills every daily aggregate of the closes from the operations table: the migration that adds
+ * them, and databases seeded without booking closes one by one. Rejections and cooldowns leave
+ * no row to rebuild them from; they are kept as they are.
+ */
+export function rebuildPerformanceAggregates(db: Db): void {
+  db.exec(`
+    DELETE FROM performance_daily;
+    INSERT INTO performance_daily
+    SELECT strftime('%Y-%m-%d', closed_at / 1000, 'unixepoch'), strategy, instrument, COALESCE(pattern, ''), side,
+      CASE WHEN confidence IS NULL THEN -1 ELSE MIN(CAST(confidence * 10 AS INTEGER), 9) END,
+      COUNT(*), SUM(pnl > 0), SUM(pnl < 0), SUM(MAX(pnl, 0)), SUM(MIN(pnl, 0)), SUM(CAST(pnl AS REAL) * pnl),
+      SUM(closed_at - opened_at), COALESCE(SUM(planned_risk > 0), 0),
+      COALESCE(SUM(CASE WHEN planned_risk > 0 THEN CAST(pnl AS REAL) / planned_risk END), 0),
+      COALESCE(SUM(confidence), 0), COALESCE(SUM((confidence - (pnl > 0)) * (confidence - (pnl > 0))), 0)
+    FROM operations WHERE status = 'closed'
+    GROUP BY 1, 2, 3, 4, 5, 6`);
+  rebuildEquityDaily(db);
+}
+
+/**
  * Fills `equity_daily` from the closed operations, in the order they closed (then by id): the
  * migration that adds the table, and databases seeded without booking closes one by one.
  */

@@ -77,8 +77,12 @@ function statsCells(s: TradeStatsView): string[] {
   ];
 }
 
-/** The recommendations as findings: `high` stays high, `warning` is medium. */
-export function recommendationItems(recommendations: readonly Recommendation[]): ReportItem[] {
+/** The recommendations (of any report) as findings: `high` stays high, `warning` is medium. */
+export function recommendationItems(
+  recommendations: readonly (Pick<Recommendation, "severity" | "title" | "evidence" | "recommendation"> & {
+    id: string;
+  })[],
+): ReportItem[] {
   return recommendations.map((r) => ({
     severity: r.severity === "warning" ? "medium" : r.severity,
     title: `${r.id} ${r.title}`,
