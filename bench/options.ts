@@ -47,6 +47,10 @@ export interface BenchOptions {
    * phase, in alternating order, each on a fresh server. @default 2
    */
   securityRounds: number;
+  /** Closed operations in the database of phase 9, over a year. @default 1000000 */
+  reportsOperations: number;
+  /** Timed requests of each report in phase 9. @default 5 */
+  reportsRepeats: number;
   /** Phases to run. @default all */
   phases: Phase[];
   /** Servers of the submit phase besides bare, full and quiet. @default none */
@@ -59,7 +63,16 @@ export interface BenchOptions {
   dist: string;
 }
 
-export const PHASES = ["submit", "scrape", "supervisor", "risk", "memory", "backup", "security"] as const;
+export const PHASES = [
+  "submit",
+  "scrape",
+  "supervisor",
+  "risk",
+  "memory",
+  "backup",
+  "security",
+  "reports",
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
@@ -88,6 +101,8 @@ const DEFAULTS: BenchOptions = {
   backupRounds: 2,
   securityOperations: 200_000,
   securityRounds: 5,
+  reportsOperations: 1_000_000,
+  reportsRepeats: 5,
   phases: [...PHASES],
   variants: [],
   out: "bench/results.json",
@@ -113,6 +128,8 @@ const KNOBS = {
   "backup-rounds": ["backupRounds", "number"],
   "security-operations": ["securityOperations", "number"],
   "security-rounds": ["securityRounds", "number"],
+  "reports-operations": ["reportsOperations", "number"],
+  "reports-repeats": ["reportsRepeats", "number"],
   only: ["phases", "phases"],
   variants: ["variants", "variants"],
   out: ["out", "string"],

@@ -6,6 +6,7 @@ import type { BenchOptions, Variant } from "./options.js";
 import type { RiskResult } from "./risk-phase.js";
 import type { ScrapeResult } from "./scrape-phase.js";
 import { formatBackup, formatSecurity } from "./report-maintenance.js";
+import type { ReportsResults } from "./reports-phase.js";
 import type { SecurityResults } from "./security-phase.js";
 import { VARIANT_NAMES, type SubmitResults, type VariantResult } from "./submit-phase.js";
 import type { SupervisorResult } from "./supervisor-phase.js";
@@ -22,6 +23,7 @@ export interface BenchResults {
   memory?: MemoryResults;
   backup?: BackupResults;
   security?: SecurityResults;
+  reports?: ReportsResults;
   /** Each target of the issue, with what was measured against it. */
   targets: TargetCheck[];
 }
@@ -55,7 +57,7 @@ const LEVELS_OFF_MB_PER_MIN = 30;
 /** The issue's targets, checked against what was measured (only for the phases that ran). */
 export function checkTargets(results: Omit<BenchResults, "targets">): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const { submit, scrape, supervisor, risk, memory, backup, security } = results;
+  const { submit, scrape, supervisor, risk, memory, backup, security, reports } = results;
   if (submit) {
     checks.push(
       {
@@ -160,6 +162,15 @@ export function checkTargets(results: Omit<BenchResults, "targets">): TargetChec
       },
     );
   }
+  if (reports) {
+    const all = reports.requests.find((r) => r.path === "/v1/reports/performance?timeframe=all")!;
+    checks.push({
+      name: `performance report over ${reports.database.operations} operations, ${reports.database.days} days`,
+      target: "< 1 s",
+      measured: `${ms(all.medianMs)} median, ${ms(all.maxMs)} max (timeframe=all, JSON, over HTTP)`,
+      met: all.maxMs < 1000,
+    });
+  }
   return checks;
 }
 
@@ -263,5 +274,17 @@ export function formatResults(results: BenchResults): string {
   }
   if (results.backup) formatBackup(results.backup, options, table);
   if (results.security) formatSecurity(results.security, options, table, (line) => lines.push(line, ""));
+  if (results.reports) {
+    const { database, requests } = results.reports;
+    table(
+      [
+        `report, ${database.operations} operations over ${database.days} days (${database.aggregateRows} aggregate rows)`,
+        "median",
+        "max",
+        "answer",
+      ],
+      requests.map((r) => [r.name, ms(r.medianMs), ms(r.maxMs), `${(r.bytes / 1024).toFixed(0)} KiB`]),
+    );
+  }
   return lines.join("\n");
 }

@@ -14,6 +14,7 @@ import type { InProcessJob } from "./inproc.js";
 import { runMemoryPhase } from "./memory-phase.js";
 import { readOptions, type Phase } from "./options.js";
 import { checkTargets, describeMachine, formatResults, type BenchResults } from "./report.js";
+import { runReportsPhase } from "./reports-phase.js";
 import { runSecurityPhase } from "./security-phase.js";
 import { MIN_ACCEPTED_SHARE, runSubmitPhase } from "./submit-phase.js";
 import { profileTargetsInto, ROOT, useBuild } from "./targets.js";
@@ -76,6 +77,11 @@ if (runs("backup")) {
 if (runs("security")) {
   log(`phase 8: submits during security checks, database of ${options.securityOperations} operations`);
   partial.security = await runSecurityPhase(options, log);
+}
+
+if (runs("reports")) {
+  log(`phase 9: reports over ${options.reportsOperations} operations`);
+  partial.reports = await runReportsPhase(options, log);
 }
 
 const results: BenchResults = { ...partial, targets: checkTargets(partial) };

@@ -24,6 +24,8 @@ const SMOKE = {
   BENCH_BACKUP_ROUNDS: "1",
   BENCH_SECURITY_OPERATIONS: "2000",
   BENCH_SECURITY_ROUNDS: "1",
+  BENCH_REPORTS_OPERATIONS: "2000",
+  BENCH_REPORTS_REPEATS: "1",
 };
 
 /** Every number in the results, with its path, so none can be missing or NaN unnoticed. */
@@ -57,7 +59,7 @@ describe("npm run bench, smoke run", () => {
     const results = JSON.parse(readFileSync(out, "utf8")) as BenchResults;
     for (const [path, value] of numbers(results)) expect(Number.isFinite(value), path).toBe(true);
 
-    const { submit, scrape, supervisor, risk, memory, backup, security } = results;
+    const { submit, scrape, supervisor, risk, memory, backup, security, reports } = results;
     for (const variant of [submit!.bare, submit!.full, submit!.quiet]) {
       expect(variant.rps).toBeGreaterThan(0);
       expect(variant.p50Ms).toBeGreaterThan(0);
@@ -131,7 +133,14 @@ describe("npm run bench, smoke run", () => {
     }
     expect(security!.rpsRatio).toBeGreaterThan(0);
 
-    expect(results.targets.length).toBeGreaterThanOrEqual(12);
+    expect(reports!.database).toMatchObject({ operations: 2000, days: 365 });
+    expect(reports!.database.aggregateRows).toBeGreaterThan(0);
+    for (const request of reports!.requests) {
+      expect(request.ms).toHaveLength(1);
+      expect(request.bytes).toBeGreaterThan(0);
+    }
+
+    expect(results.targets.length).toBeGreaterThanOrEqual(13);
     expect(output).toContain("| target | goal | measured | met |");
   }, 150_000);
 });
