@@ -14,6 +14,7 @@ import { failPending } from "./fail.js";
 import { tracked } from "./in-flight.js";
 import { fillBeyondReservation, refused, unconfirmed } from "./outcomes.js";
 import { ReconcileSchedule, type ReconcileOutcome, type UnconfirmedView } from "./reconciliation.js";
+import { ExposurePeaks } from "../reports/performance/peaks.js";
 import { checkRisk } from "./risk-check.js";
 import { fillRange, limitPriceOf } from "../risk/evaluate.js";
 import { hashRequest, parseAmounts, pendingOperation, submitOutcome } from "./submit-input.js";
@@ -60,8 +61,13 @@ export class OperationsService {
   /** Executions whose outcome is unknown (left by a crash, or unconfirmed) and when to ask. */
   private readonly schedule: ReconcileSchedule;
   private readonly nextId = monotonicFactory(pooledRandom());
+  /** The day's highs of exposure, written with the turn's writes when one is exceeded. */
+  private readonly peaks: ExposurePeaks;
 
   constructor(private readonly deps: OperationsDeps) {
+    this.peaks = new ExposurePeaks((day, measure, key, value, at) =>
+      deps.commits.write(() => deps.riskRepo.recordPeak(day, measure, key, value, at)),
+    );
     this.schedule = new ReconcileSchedule({
       clock: deps.clock,
       logger: deps.logger,
@@ -190,6 +196,7 @@ export class OperationsService {
       }),
     );
     ledger.reserve(op);
+    this.observeExposure(op.instrument, now);
     ledger.spendSubmitToken(op.strategy);
     metrics.operationsSubmitted.inc({ strategy: op.strategy, instrument: op.instrument });
 
@@ -352,7 +359,13 @@ export class OperationsService {
       this.deps.commits.write(() => this.deps.repo.markOpen(op.id, fill.price, notional, fill.at)),
     );
     this.deps.ledger.refill(op, notional);
+    this.observeExposure(op.instrument, this.deps.clock.now());
     Object.assign(op, { status: "open", entryPrice: fill.price, notional, openedAt: fill.at });
     this.open.set(op.id, op);
+  }
+
+  private observeExposure(instrument: string, at: number): void {
+    const { total, ofInstrument } = this.deps.ledger.exposure(instrument);
+    this.peaks.observe(at, total, instrument, ofInstrument);
   }
 }

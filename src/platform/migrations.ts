@@ -160,6 +160,16 @@ export const MIGRATIONS: readonly Migration[] = [
     PRIMARY KEY (day, strategy, event, code)
   ) STRICT, WITHOUT ROWID;
 
+  -- The highest exposure of each day, in total (key '') and by instrument.
+  CREATE TABLE risk_peaks_daily (
+    day     TEXT NOT NULL,
+    measure TEXT NOT NULL CHECK (measure IN ('exposure_total', 'exposure_instrument')),
+    key     TEXT NOT NULL,
+    peak    INTEGER NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (day, measure, key)
+  ) STRICT, WITHOUT ROWID;
+
   CREATE INDEX audit_log_trading_state ON audit_log (at) WHERE action = 'trading.state';
 
   `,

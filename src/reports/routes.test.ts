@@ -69,6 +69,12 @@ describe("GET /v1/reports/performance", () => {
     expect(report.risk).toMatchObject({ submits: 4, rejected: 1 });
     expect(report.risk.failedChecks.map((f) => f.code)).toContain("POSITION_SIZE_EXCEEDED");
     expect(report.risk.timeInState.halted).toBe(0);
+    // One 0.1 BTC open at a time: the highest exposure is one reservation, at the worst fill it allows.
+    const peak = report.risk.utilization.exposureTotal!;
+    expect(Number(peak.peak)).toBeGreaterThanOrEqual(6500);
+    expect(Number(peak.peak)).toBeLessThan(6600);
+    expect(peak.share).toBeCloseTo(Number(peak.peak) / 250_000, 12);
+    expect(report.risk.utilization.exposureByInstrument.map((p) => p.instrument)).toEqual(["BTC-USD"]);
   });
 
   it("agrees with the operations it was built from", async () => {

@@ -151,6 +151,11 @@ export class RiskLedger {
     this.addPosition(position);
   }
 
+  /** Open notional in total and on `instrument` (reserved, or at the fill once filled). */
+  exposure(instrument: string): { total: bigint; ofInstrument: bigint } {
+    return { total: this.exposureTotal, ofInstrument: this.exposureByInstrument.get(instrument) ?? 0n };
+  }
+
   /** Replaces a reservation made at the quote with the notional at the real fill. */
   refill(position: Position, notional: bigint): void {
     this.moveExposure(position.instrument, notional - position.notional);

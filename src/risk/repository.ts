@@ -54,6 +54,11 @@ export class RiskRepository {
     this.aggregates.recordRejection(strategy, codes, at);
   }
 
+  /** Records a day's new high of exposure, for the performance report's limit utilization. */
+  recordPeak(day: string, measure: string, key: string, value: bigint, at: number): void {
+    this.aggregates.recordPeak(day, measure, key, value, at);
+  }
+
   /** Counts a loss streak that started a cooldown, for the performance report. */
   recordCooldown(strategy: string, at: number): void {
     this.aggregates.recordCooldown(strategy, at);

@@ -62,6 +62,10 @@ const UPSERT_EQUITY = `
     drawdown_from = CASE WHEN high - (pnl + excluded.pnl) > drawdown THEN high_at ELSE drawdown_from END,
     drawdown_to = CASE WHEN high - (pnl + excluded.pnl) > drawdown THEN @at ELSE drawdown_to END`;
 
+const UPSERT_PEAK = `
+  INSERT INTO risk_peaks_daily (day, measure, key, peak, at) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT DO UPDATE SET peak = excluded.peak, at = excluded.at WHERE excluded.peak > peak`;
+
 const UPSERT_RISK_EVENT = `
   INSERT INTO risk_events_daily (day, strategy, event, code, count) VALUES (?, ?, ?, ?, 1)
   ON CONFLICT DO UPDATE SET count = count + 1`;
@@ -71,11 +75,13 @@ export class PerformanceAggregates {
   private readonly performance: Statement;
   private readonly equity: Statement;
   private readonly riskEvent: Statement;
+  private readonly peak: Statement;
 
   constructor(db: Db) {
     this.performance = db.prepare(UPSERT_PERFORMANCE);
     this.equity = db.prepare(UPSERT_EQUITY);
     this.riskEvent = db.prepare(UPSERT_RISK_EVENT);
+    this.peak = db.prepare(UPSERT_PEAK);
   }
 
   /** Adds a booked close to its day: the statistics row, the book's curve and its strategy's. */
@@ -111,6 +117,11 @@ export class PerformanceAggregates {
     const day = dayOf(at);
     this.riskEvent.run(day, strategy, "rejected", "");
     for (const code of codes) this.riskEvent.run(day, strategy, "failed_check", code);
+  }
+
+  /** Records a day's new high of exposure (kept only if higher than the one recorded). */
+  recordPeak(day: string, measure: string, key: string, value: bigint, at: number): void {
+    this.peak.run(day, measure, key, value, at);
   }
 
   /** Counts a loss streak that started a cooldown of the strategy. */

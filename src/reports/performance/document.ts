@@ -222,7 +222,7 @@ export async function performanceDocument(
     {
       heading: "Risk",
       paragraphs: [
-        `${risk.submits} submits, ${risk.rejected} rejected. Drawdown at ${percent(risk.utilization.drawdown)} of risk.maxDrawdown; worst day's loss at ${percent(risk.utilization.dailyLoss)} of risk.maxDailyLoss${risk.utilization.worstDay ? ` (${risk.utilization.worstDay})` : ""}.`,
+        `${risk.submits} submits, ${risk.rejected} rejected. Drawdown at ${percent(risk.utilization.drawdown)} of risk.maxDrawdown; worst day's loss at ${percent(risk.utilization.dailyLoss)} of risk.maxDailyLoss${risk.utilization.worstDay ? ` (${risk.utilization.worstDay})` : ""}; highest open exposure ${risk.utilization.exposureTotal ? `${risk.utilization.exposureTotal.peak} (${percent(risk.utilization.exposureTotal.share)} of risk.maxExposure.total, ${risk.utilization.exposureTotal.at})` : "none"}.`,
         `Time active ${duration(risk.timeInState.active)}, reducing ${duration(risk.timeInState.reducing)}, halted ${duration(risk.timeInState.halted)}; ${risk.halts.length} halts.`,
       ],
       tables: [

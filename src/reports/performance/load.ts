@@ -20,6 +20,8 @@ export interface PerformanceData {
     code: string;
     count: number;
   }[];
+  /** The highest exposure in the timeframe, in total (key "") and by instrument, and when. */
+  peaks: { measure: "exposure_total" | "exposure_instrument"; key: string; peak: bigint; at: number }[];
   /** Operations accepted in the timeframe (created, whatever became of them). */
   accepted: { strategy: string; count: number }[];
   /** The trading state when the timeframe began, and each change in it. */
@@ -127,6 +129,15 @@ export function readPerformance(
       )
       .all(first, last) as { strategy: string; event: "rejected"; code: string; count: bigint }[]
   ).map((r) => ({ ...r, count: num(r.count) }));
+  // SQLite takes the bare columns (`at`) from the row that has the MAX().
+  const peaks = (
+    db
+      .prepare(
+        `SELECT measure, key, MAX(peak) AS peak, at FROM risk_peaks_daily WHERE day BETWEEN ? AND ?
+         GROUP BY measure, key ORDER BY measure, key`,
+      )
+      .all(first, last) as { measure: "exposure_total"; key: string; peak: bigint; at: bigint }[]
+  ).map((r) => ({ ...r, at: Number(r.at) }));
   const accepted = (
     db
       .prepare(
@@ -162,6 +173,7 @@ export function readPerformance(
     pnlBefore,
     equity: [...equity].map(([strategy, days]) => ({ strategy, days })),
     riskEvents,
+    peaks,
     accepted,
     // A book that never changed state has been active from the start.
     stateBefore: before?.target ?? "active",

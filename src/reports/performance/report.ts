@@ -19,6 +19,9 @@ export interface PerformanceSettings {
   /** risk.maxDrawdown (a ratio) and risk.maxDailyLoss (money units). */
   maxDrawdown: number;
   maxDailyLoss: bigint;
+  /** risk.maxExposure.total and .perInstrument (money units). */
+  maxExposureTotal: bigint;
+  maxExposurePerInstrument: bigint;
   rules: RuleThresholds;
 }
 
@@ -34,6 +37,13 @@ export type TradeStatsView = Omit<
   averageWin: string | null;
   averageLoss: string | null;
 };
+
+export interface ExposurePeakView {
+  peak: string;
+  /** The peak ÷ its limit. */
+  share: number;
+  at: string;
+}
 
 export interface DrawdownView {
   amount: string;
@@ -72,8 +82,17 @@ export interface PerformanceReport {
     /** Milliseconds in each trading state over the timeframe (up to now). */
     timeInState: Record<TradingState, number>;
     halts: { at: string; reason: string; actor: string }[];
-    /** Peaks against the limits: the drawdown ÷ risk.maxDrawdown, the worst day's loss ÷ risk.maxDailyLoss. */
-    utilization: { drawdown: number | null; dailyLoss: number | null; worstDay: string | null };
+    /**
+     * Peaks against the limits: the drawdown ÷ risk.maxDrawdown, the worst day's loss ÷
+     * risk.maxDailyLoss, the highest open exposure ÷ risk.maxExposure (total, and by instrument).
+     */
+    utilization: {
+      drawdown: number | null;
+      dailyLoss: number | null;
+      worstDay: string | null;
+      exposureTotal: ExposurePeakView | null;
+      exposureByInstrument: (ExposurePeakView & { instrument: string })[];
+    };
   };
   recommendations: Recommendation[];
 }
@@ -145,6 +164,17 @@ export function buildPerformanceReport(
   }
   timeInState[state] += Math.max(0, until - cursor);
 
+  const exposurePeaks = data.peaks.map(({ measure, key, peak, at }) => {
+    const limit =
+      measure === "exposure_total" ? settings.maxExposureTotal : settings.maxExposurePerInstrument;
+    return {
+      measure,
+      key,
+      peak: money(peak),
+      share: Number(peak) / Number(limit),
+      at: new Date(at).toISOString(),
+    };
+  });
   const worst = bookDays.reduce<(typeof bookDays)[number] | undefined>(
     (w, d) => (!w || d.low < w.low ? d : w),
     undefined,
@@ -195,6 +225,10 @@ export function buildPerformanceReport(
         drawdown: bookDrawdown.ratio === null ? null : bookDrawdown.ratio / settings.maxDrawdown,
         dailyLoss: worst && worst.low < 0n ? -Number(worst.low) / Number(settings.maxDailyLoss) : null,
         worstDay: worst && worst.low < 0n ? worst.day : null,
+        exposureTotal: exposurePeaks.find((p) => p.measure === "exposure_total") ?? null,
+        exposureByInstrument: exposurePeaks
+          .filter((p) => p.measure === "exposure_instrument")
+          .map(({ key, peak, share, at }) => ({ instrument: key, peak, share, at })),
       },
     },
     recommendations: [],

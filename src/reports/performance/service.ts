@@ -17,6 +17,8 @@ export function performanceSettings(config: Config): PerformanceSettings {
     periodsPerYear: config.reports.performance.periodsPerYear,
     maxDrawdown: config.risk.maxDrawdown,
     maxDailyLoss: parseFixed(config.risk.maxDailyLoss, moneyScale),
+    maxExposureTotal: parseFixed(config.risk.maxExposure.total, moneyScale),
+    maxExposurePerInstrument: parseFixed(config.risk.maxExposure.perInstrument, moneyScale),
     rules: config.reports.performance.rules,
   };
 }
