@@ -14,6 +14,7 @@ import { compareWithBaseline, inspectBaseline } from "../security/integrity.js";
 import { inspectDependencies } from "../security/dependencies.js";
 import { loadPerformance } from "../reports/performance/load.js";
 import { runLogReport } from "../reports/logs/service.js";
+import { renderReport } from "../reports/render-task.js";
 import { loadSystemSamples } from "../reports/system/load.js";
 import { databaseFacts, type DatabaseFacts, type ManifestFile } from "./manifest.js";
 
@@ -200,5 +201,6 @@ export const TASKS = {
   loadPerformance,
   loadSystemSamples,
   logReport: runLogReport,
+  renderReport,
 } as const;
 export type TaskName = keyof typeof TASKS;

@@ -1,11 +1,8 @@
 import type { Config } from "../config/schema.js";
 import type { Clock } from "../platform/clock.js";
-import { formatReport } from "./format.js";
-import { logsDocument } from "./logs/document.js";
+import { runOffThread } from "../maintenance/off-thread.js";
 import { logReport } from "./logs/service.js";
-import { performanceDocument } from "./performance/document.js";
 import { performanceReport } from "./performance/service.js";
-import { systemDocument } from "./system/document.js";
 import { systemReport } from "./system/service.js";
 import type { ReportJob } from "./scheduler.js";
 import { addDays } from "./timeframe.js";
@@ -13,6 +10,7 @@ import { addDays } from "./timeframe.js";
 /**
  * The daily reports: performance over the seven days that ended with `day` (enough closes for the
  * rules' minimum samples), the system over `day`, and the logs of `day` against the day before.
+ * Each is read and drawn in worker threads.
  */
 export function dailyReportJobs(databasePath: string, config: Config): ReportJob[] {
   const at = (now: number): Clock => ({ now: () => now });
@@ -27,7 +25,7 @@ export function dailyReportJobs(databasePath: string, config: Config): ReportJob
           at(now),
         );
         return {
-          render: (format) => formatReport(report, format, performanceDocument),
+          render: (format) => runOffThread("renderReport", "performance", report, format),
           recommendations: report.recommendations,
         };
       },
@@ -41,7 +39,7 @@ export function dailyReportJobs(databasePath: string, config: Config): ReportJob
         };
         const report = await systemReport(databasePath, window, config, now);
         return {
-          render: (format) => formatReport(report, format, systemDocument),
+          render: (format) => runOffThread("renderReport", "system", report, format),
           recommendations: report.recommendations,
         };
       },
@@ -51,7 +49,10 @@ export function dailyReportJobs(databasePath: string, config: Config): ReportJob
       async make(day, now) {
         const query = { from: `${day}T00:00:00Z`, to: `${addDays(day, 1)}T00:00:00Z` };
         const report = await logReport(config, query, at(now));
-        return { render: (format) => formatReport(report, format, logsDocument), recommendations: [] };
+        return {
+          render: (format) => runOffThread("renderReport", "logs", report, format),
+          recommendations: [],
+        };
       },
     },
   ];

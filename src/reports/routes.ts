@@ -5,12 +5,10 @@ import type { AppEnv } from "../http/env.js";
 import { AUTH_ERRORS, BEARER, problem } from "../http/openapi.js";
 import { validationHook } from "../http/problem.js";
 import type { Clock } from "../platform/clock.js";
-import { formatReport, REPORT_FORMATS } from "./format.js";
-import { logsDocument } from "./logs/document.js";
+import { runOffThread } from "../maintenance/off-thread.js";
+import { REPORT_FORMATS } from "./format.js";
 import { LOG_WINDOWS, logReport } from "./logs/service.js";
-import { performanceDocument } from "./performance/document.js";
 import { performanceReport } from "./performance/service.js";
-import { systemDocument } from "./system/document.js";
 import { systemReport, systemWindow } from "./system/service.js";
 import { TIMEFRAMES } from "./timeframe.js";
 
@@ -165,14 +163,14 @@ export function reportRoutes({
     const { format, ...query } = c.req.valid("query");
     const report = await performanceReport(databasePath, query, config, clock);
     if (format === "json") return c.json(report, 200);
-    const rendered = await formatReport(report, format, performanceDocument);
+    const rendered = await runOffThread("renderReport", "performance", report, format);
     return c.body(rendered.body, 200, { "content-type": rendered.contentType });
   });
   app.openapi(logsRoute, async (c) => {
     const { format, ...query } = c.req.valid("query");
     const report = await logReport(config, query, clock);
     if (format === "json") return c.json(report as unknown as Record<string, unknown>, 200);
-    const rendered = await formatReport(report, format, logsDocument);
+    const rendered = await runOffThread("renderReport", "logs", report, format);
     return c.body(rendered.body, 200, { "content-type": rendered.contentType });
   });
   app.openapi(systemRoute, async (c) => {
@@ -180,7 +178,7 @@ export function reportRoutes({
     const now = clock.now();
     const report = await systemReport(databasePath, systemWindow(databasePath, query, now), config, now);
     if (format === "json") return c.json(report as unknown as Record<string, unknown>, 200);
-    const rendered = await formatReport(report, format, systemDocument);
+    const rendered = await runOffThread("renderReport", "system", report, format);
     return c.body(rendered.body, 200, { "content-type": rendered.contentType });
   });
   return app;
