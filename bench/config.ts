@@ -18,7 +18,8 @@ const HUGE = "1000000000000";
  * simulated latency or slippage; the console is off (a benchmark reads no log lines there);
  * scheduled backups are off (by default a fresh instance takes a backup, a drill and a check as
  * soon as it starts, which would run restic beside the load of every phase; the backup phase
- * turns them on itself). Everything else is the default.
+ * turns them on itself), and so are the security checks and daily reports. Everything else is the
+ * default, logging to rotated files included.
  */
 export function benchConfig(dataDir: string, telemetry: TelemetryEndpoints = {}): ConfigInput {
   return {
@@ -41,5 +42,9 @@ export function benchConfig(dataDir: string, telemetry: TelemetryEndpoints = {})
     },
     executor: { type: "paper", paper: { latencyMs: 0, slippageBps: 0 } },
     backup: { enabled: false },
+    // Checks and daily reports run at start by default, in worker threads, and would overlap the
+    // first seconds of a measurement; the phases that measure them turn them on.
+    security: { schedule: { checks: "off", quick: "off" } },
+    reports: { schedule: "off" },
   };
 }

@@ -51,6 +51,10 @@ export interface BenchOptions {
   reportsOperations: number;
   /** Timed requests of each report in phase 9. @default 5 */
   reportsRepeats: number;
+  /** Fixed rates of phase 10, requests per second. @default [500, 1000] */
+  openRates: number[];
+  /** Measured seconds of each open-loop run. @default 20 */
+  openDurationSec: number;
   /** Phases to run. @default all */
   phases: Phase[];
   /** Servers of the submit phase besides bare, full and quiet. @default none */
@@ -72,6 +76,7 @@ export const PHASES = [
   "backup",
   "security",
   "reports",
+  "open",
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
@@ -103,6 +108,8 @@ const DEFAULTS: BenchOptions = {
   securityRounds: 5,
   reportsOperations: 1_000_000,
   reportsRepeats: 5,
+  openRates: [500, 1000],
+  openDurationSec: 20,
   phases: [...PHASES],
   variants: [],
   out: "bench/results.json",
@@ -130,6 +137,8 @@ const KNOBS = {
   "security-rounds": ["securityRounds", "number"],
   "reports-operations": ["reportsOperations", "number"],
   "reports-repeats": ["reportsRepeats", "number"],
+  "open-rates": ["openRates", "list"],
+  "open-duration": ["openDurationSec", "number"],
   only: ["phases", "phases"],
   variants: ["variants", "variants"],
   out: ["out", "string"],

@@ -6,6 +6,7 @@ import type { BenchOptions, Variant } from "./options.js";
 import type { RiskResult } from "./risk-phase.js";
 import type { ScrapeResult } from "./scrape-phase.js";
 import { formatBackup, formatSecurity } from "./report-maintenance.js";
+import type { OpenLoopResult } from "./open-loop.js";
 import type { ReportsResults } from "./reports-phase.js";
 import type { SecurityResults } from "./security-phase.js";
 import { VARIANT_NAMES, type SubmitResults, type VariantResult } from "./submit-phase.js";
@@ -24,6 +25,7 @@ export interface BenchResults {
   backup?: BackupResults;
   security?: SecurityResults;
   reports?: ReportsResults;
+  open?: OpenLoopResult[];
   /** Each target of the issue, with what was measured against it. */
   targets: TargetCheck[];
 }
@@ -57,7 +59,7 @@ const LEVELS_OFF_MB_PER_MIN = 30;
 /** The issue's targets, checked against what was measured (only for the phases that ran). */
 export function checkTargets(results: Omit<BenchResults, "targets">): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const { submit, scrape, supervisor, risk, memory, backup, security, reports } = results;
+  const { submit, scrape, supervisor, risk, memory, backup, security, reports, open } = results;
   if (submit) {
     checks.push(
       {
@@ -171,6 +173,26 @@ export function checkTargets(results: Omit<BenchResults, "targets">): TargetChec
       met: all.maxMs < 1000,
     });
   }
+  for (const { load, bare, opsguard } of open ?? []) {
+    // The issue's targets: at a rate, p50 within 0.5 ms of the floor and the tail within 2×; one
+    // request at a time, p50 within 0.3 ms and p99 within 2×.
+    const p50Gap = load.mode === "lone" ? 0.3 : 0.5;
+    checks.push({
+      name: `open loop, ${load.name}: p50`,
+      target: `≤ bare + ${p50Gap} ms`,
+      measured: `${ms(opsguard.p50Ms)} vs ${ms(bare.p50Ms)}`,
+      met: opsguard.p50Ms <= bare.p50Ms + p50Gap,
+    });
+    checks.push({
+      name: `open loop, ${load.name}: p99${load.mode === "lone" ? "" : " and p99.9"}`,
+      target: "≤ 2× bare",
+      measured:
+        `p99 ${ms(opsguard.p99Ms)} vs ${ms(bare.p99Ms)}` +
+        (load.mode === "lone" ? "" : `; p99.9 ${ms(opsguard.p999Ms)} vs ${ms(bare.p999Ms)}`) +
+        `; event loop max ${ms(opsguard.loop?.maxMs ?? 0)}`,
+      met: opsguard.p99Ms <= 2 * bare.p99Ms && (load.mode === "lone" || opsguard.p999Ms <= 2 * bare.p999Ms),
+    });
+  }
   return checks;
 }
 
@@ -274,6 +296,26 @@ export function formatResults(results: BenchResults): string {
   }
   if (results.backup) formatBackup(results.backup, options, table);
   if (results.security) formatSecurity(results.security, options, table, (line) => lines.push(line, ""));
+  if (results.open) {
+    table(
+      [
+        "open loop",
+        "opsguard p50 / p99 / p99.9 / max",
+        "bare route p50 / p99 / p99.9 / max",
+        "accepted",
+        "event loop max",
+        "send lag max",
+      ],
+      results.open.map(({ load, bare, opsguard: o }) => [
+        `${load.name} (${o.requests} requests)`,
+        `${ms(o.p50Ms)} / ${ms(o.p99Ms)} / ${ms(o.p999Ms)} / ${ms(o.maxMs)}`,
+        `${ms(bare.p50Ms)} / ${ms(bare.p99Ms)} / ${ms(bare.p999Ms)} / ${ms(bare.maxMs)}`,
+        pct(o.acceptedShare),
+        ms(o.loop?.maxMs ?? 0),
+        `${ms(o.sendLagMaxMs)} / ${ms(bare.sendLagMaxMs)}`,
+      ]),
+    );
+  }
   if (results.reports) {
     const { database, requests } = results.reports;
     table(

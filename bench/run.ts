@@ -14,6 +14,7 @@ import type { InProcessJob } from "./inproc.js";
 import { runMemoryPhase } from "./memory-phase.js";
 import { readOptions, type Phase } from "./options.js";
 import { checkTargets, describeMachine, formatResults, type BenchResults } from "./report.js";
+import { runOpenLoopPhase } from "./open-loop.js";
 import { runReportsPhase } from "./reports-phase.js";
 import { runSecurityPhase } from "./security-phase.js";
 import { MIN_ACCEPTED_SHARE, runSubmitPhase } from "./submit-phase.js";
@@ -82,6 +83,11 @@ if (runs("security")) {
 if (runs("reports")) {
   log(`phase 9: reports over ${options.reportsOperations} operations`);
   partial.reports = await runReportsPhase(options, log);
+}
+
+if (runs("open")) {
+  log(`phase 10: open-loop latency at ${options.openRates.join(" and ")} req/s and one request at a time`);
+  partial.open = await runOpenLoopPhase(options, log);
 }
 
 const results: BenchResults = { ...partial, targets: checkTargets(partial) };

@@ -26,6 +26,8 @@ const SMOKE = {
   BENCH_SECURITY_ROUNDS: "1",
   BENCH_REPORTS_OPERATIONS: "2000",
   BENCH_REPORTS_REPEATS: "1",
+  BENCH_OPEN_RATES: "100",
+  BENCH_OPEN_DURATION: "2",
 };
 
 /** Every number in the results, with its path, so none can be missing or NaN unnoticed. */
@@ -59,7 +61,7 @@ describe("npm run bench, smoke run", () => {
     const results = JSON.parse(readFileSync(out, "utf8")) as BenchResults;
     for (const [path, value] of numbers(results)) expect(Number.isFinite(value), path).toBe(true);
 
-    const { submit, scrape, supervisor, risk, memory, backup, security, reports } = results;
+    const { submit, scrape, supervisor, risk, memory, backup, security, reports, open } = results;
     for (const variant of [submit!.bare, submit!.full, submit!.quiet]) {
       expect(variant.rps).toBeGreaterThan(0);
       expect(variant.p50Ms).toBeGreaterThan(0);
@@ -140,7 +142,17 @@ describe("npm run bench, smoke run", () => {
       expect(request.bytes).toBeGreaterThan(0);
     }
 
-    expect(results.targets.length).toBeGreaterThanOrEqual(13);
+    expect(open!.map((o) => o.load.name)).toEqual(["one at a time, 2 ms apart", "100 req/s"]);
+    for (const { bare, opsguard } of open!) {
+      for (const run of [bare, opsguard]) {
+        expect(run.requests).toBeGreaterThan(0);
+        expect(run.acceptedShare).toBe(1);
+        expect(run.p99Ms).toBeGreaterThanOrEqual(run.p50Ms);
+      }
+      expect(opsguard.loop!.maxMs).toBeGreaterThan(0);
+    }
+
+    expect(results.targets.length).toBeGreaterThanOrEqual(17);
     expect(output).toContain("| target | goal | measured | met |");
-  }, 150_000);
+  }, 240_000);
 });

@@ -1,0 +1,134 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { readLoopDelay, type LoopDelay } from "./backup-api.js";
+import type { BenchOptions } from "./options.js";
+import { startSink } from "./sinks.js";
+import { percentile, round } from "./stats.js";
+import { ROOT, startBare, startOpsguard, type Target } from "./targets.js";
+
+/** One load of the open-loop phase: one request at a time, or a fixed rate. */
+export interface OpenLoad {
+  name: string;
+  mode: "lone" | "rate";
+  rate: number;
+}
+
+/** Latency of one run, from each request's due time to the end of its answer. */
+export interface OpenRun {
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  /** Share of answers that were 201. */
+  acceptedShare: number;
+  /** How late the generator sent its most late request: above a millisecond or two, it was the limit. */
+  sendLagMaxMs: number;
+  /** The server's event-loop delay over the run (opsguard only; prom-client's 10 ms resolution). */
+  loop?: LoopDelay;
+}
+
+export interface OpenLoopResult {
+  load: OpenLoad;
+  bare: OpenRun;
+  opsguard: OpenRun;
+}
+
+interface ClientOutput {
+  latenciesMs: number[];
+  statuses: Record<string, number>;
+  sendLagMaxMs: number;
+}
+
+/** Runs bench/open-loop-client.ts against `target` and summarizes what it measured. */
+async function runClient(
+  target: Target,
+  load: OpenLoad,
+  options: BenchOptions,
+  prefix: string,
+): Promise<OpenRun> {
+  const job = {
+    url: target.url,
+    token: target.token,
+    mode: load.mode,
+    rate: load.rate,
+    gapMs: 2,
+    durationSec: options.openDurationSec,
+    warmupSec: options.warmupSec,
+    connections: 64,
+    prefix,
+  };
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "bench", "open-loop-client.ts"), JSON.stringify(job)],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  let stdout = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  const [code] = (await once(child, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`the open-loop client exited with ${String(code)}`);
+  const out = JSON.parse(stdout.trim().split("\n").at(-1)!) as ClientOutput;
+  const sorted = [...out.latenciesMs].sort((a, b) => a - b);
+  const requests = sorted.length;
+  return {
+    requests,
+    p50Ms: round(percentile(sorted, 50), 3),
+    p99Ms: round(percentile(sorted, 99), 3),
+    p999Ms: round(percentile(sorted, 99.9), 3),
+    maxMs: round(sorted.at(-1) ?? 0, 3),
+    acceptedShare: requests === 0 ? 0 : round((out.statuses["201"] ?? 0) / requests, 5),
+    sendLagMaxMs: round(out.sendLagMaxMs, 3),
+  };
+}
+
+/**
+ * Phase 10: latency at the load a strategy sends, not at saturation. Each load (one request at a
+ * time 2 ms apart; 500 and 1,000 req/s) is sent on a schedule by an open-loop client in a process
+ * of its own, against the bare Hono route (the floor) and against opsguard with everything on
+ * (traces, 100% sampled, and logs to local sinks that answer at once), each on a fresh server.
+ */
+export async function runOpenLoopPhase(
+  options: BenchOptions,
+  log: (line: string) => void,
+): Promise<OpenLoopResult[]> {
+  const otlp = await startSink("otlp", "ok");
+  const loki = await startSink("loki", "ok");
+  const loads: OpenLoad[] = [
+    { name: "one at a time, 2 ms apart", mode: "lone", rate: 0 },
+    ...options.openRates.map((rate) => ({ name: `${rate} req/s`, mode: "rate" as const, rate })),
+  ];
+  const results: OpenLoopResult[] = [];
+  try {
+    for (const [i, load] of loads.entries()) {
+      const bare = await startBare("bare (open loop)");
+      let bareRun: OpenRun;
+      try {
+        bareRun = await runClient(bare, load, options, `bare-${i}`);
+      } finally {
+        await bare.stop();
+      }
+      const target = await startOpsguard("opsguard (open loop)", { traces: otlp.url, loki: loki.url });
+      let run: OpenRun;
+      try {
+        await readLoopDelay(target); // resets the histogram: what follows is the run's
+        run = await runClient(target, load, options, `open-${i}`);
+        run.loop = await readLoopDelay(target);
+      } finally {
+        await target.stop();
+      }
+      results.push({ load, bare: bareRun, opsguard: run });
+      log(
+        `open loop, ${load.name}: opsguard p50 ${run.p50Ms} / p99 ${run.p99Ms} / p99.9 ${run.p999Ms} ms ` +
+          `(loop max ${run.loop?.maxMs} ms); bare ${bareRun.p50Ms} / ${bareRun.p99Ms} / ${bareRun.p999Ms} ms`,
+      );
+    }
+  } finally {
+    await otlp.close();
+    await loki.close();
+  }
+  return results;
+}
