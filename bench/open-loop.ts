@@ -2,10 +2,11 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { readLoopDelay, type LoopDelay } from "./backup-api.js";
-import type { BenchOptions } from "./options.js";
+import type { BenchOptions, Variant } from "./options.js";
 import { startSink } from "./sinks.js";
 import { percentile, round } from "./stats.js";
-import { ROOT, startBare, startOpsguard, type Target } from "./targets.js";
+import { startVariant } from "./submit-phase.js";
+import { ROOT, type Target } from "./targets.js";
 
 /** One load of the open-loop phase: one request at a time, or a fixed rate. */
 export interface OpenLoad {
@@ -32,7 +33,10 @@ export interface OpenRun {
 export interface OpenLoopResult {
   load: OpenLoad;
   bare: OpenRun;
+  /** opsguard with everything on. */
   opsguard: OpenRun;
+  /** The other variants asked for (`--variants`): what each telemetry signal costs the tail. */
+  more: Partial<Record<Variant, OpenRun>>;
 }
 
 interface ClientOutput {
@@ -89,7 +93,8 @@ async function runClient(
  * Phase 10: latency at the load a strategy sends, not at saturation. Each load (one request at a
  * time 2 ms apart; 500 and 1,000 req/s) is sent on a schedule by an open-loop client in a process
  * of its own, against the bare Hono route (the floor) and against opsguard with everything on
- * (traces, 100% sampled, and logs to local sinks that answer at once), each on a fresh server.
+ * (traces, 100% sampled, and logs to local sinks that answer at once), each on a fresh server;
+ * and against each other variant of `--variants` (quiet, traces, logs, unsampled).
  */
 export async function runOpenLoopPhase(
   options: BenchOptions,
@@ -103,28 +108,31 @@ export async function runOpenLoopPhase(
   ];
   const results: OpenLoopResult[] = [];
   try {
+    const variants: Variant[] = [
+      "bare",
+      "full",
+      ...options.variants.filter((v) => v !== "bare" && v !== "full"),
+    ];
     for (const [i, load] of loads.entries()) {
-      const bare = await startBare("bare (open loop)");
-      let bareRun: OpenRun;
-      try {
-        bareRun = await runClient(bare, load, options, `bare-${i}`);
-      } finally {
-        await bare.stop();
+      const runs: Partial<Record<Variant, OpenRun>> = {};
+      for (const variant of variants) {
+        const target = await startVariant(variant, `${variant} (open loop)`, { otlp, loki });
+        try {
+          if (variant !== "bare") await readLoopDelay(target); // resets the histogram: what follows is the run's
+          const run = await runClient(target, load, options, `${variant}-${i}`);
+          if (variant !== "bare") run.loop = await readLoopDelay(target);
+          runs[variant] = run;
+        } finally {
+          await target.stop();
+        }
       }
-      const target = await startOpsguard("opsguard (open loop)", { traces: otlp.url, loki: loki.url });
-      let run: OpenRun;
-      try {
-        await readLoopDelay(target); // resets the histogram: what follows is the run's
-        run = await runClient(target, load, options, `open-${i}`);
-        run.loop = await readLoopDelay(target);
-      } finally {
-        await target.stop();
-      }
-      results.push({ load, bare: bareRun, opsguard: run });
-      log(
-        `open loop, ${load.name}: opsguard p50 ${run.p50Ms} / p99 ${run.p99Ms} / p99.9 ${run.p999Ms} ms ` +
-          `(loop max ${run.loop?.maxMs} ms); bare ${bareRun.p50Ms} / ${bareRun.p99Ms} / ${bareRun.p999Ms} ms`,
-      );
+      const { bare, full, ...more } = runs;
+      results.push({ load, bare: bare!, opsguard: full!, more });
+      for (const [variant, run] of Object.entries(runs))
+        log(
+          `open loop, ${load.name}, ${variant}: p50 ${run.p50Ms} / p99 ${run.p99Ms} / p99.9 ${run.p999Ms} ms` +
+            (run.loop ? ` (event loop max ${run.loop.maxMs} ms)` : ""),
+        );
     }
   } finally {
     await otlp.close();

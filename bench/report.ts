@@ -316,6 +316,16 @@ export function formatResults(results: BenchResults): string {
       ]),
     );
   }
+  const variantRows = (results.open ?? []).flatMap(({ load, more }) =>
+    Object.entries(more).map(([variant, o]) => [
+      load.name,
+      variant,
+      `${ms(o.p50Ms)} / ${ms(o.p99Ms)} / ${ms(o.p999Ms)} / ${ms(o.maxMs)}`,
+      ms(o.loop?.maxMs ?? 0),
+    ]),
+  );
+  if (variantRows.length > 0)
+    table(["open loop", "opsguard variant", "p50 / p99 / p99.9 / max", "event loop max"], variantRows);
   if (results.reports) {
     const { database, requests } = results.reports;
     table(

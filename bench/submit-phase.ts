@@ -181,7 +181,15 @@ function cpuMeter(target: Target, afterSec: number): { cores(): number } {
 }
 
 function start(variant: Variant, roundNumber: number, sinks: { otlp: Sink; loki: Sink }): Promise<Target> {
-  const name = `${variant} (round ${roundNumber})`;
+  return startVariant(variant, `${variant} (round ${roundNumber})`, sinks);
+}
+
+/** Starts the server of a variant: the bare route, or opsguard exporting what the variant says. */
+export function startVariant(
+  variant: Variant,
+  name: string,
+  sinks: { otlp: Sink; loki: Sink },
+): Promise<Target> {
   if (variant === "bare") return startBare(name);
   const endpoints = {
     full: { traces: sinks.otlp.url, loki: sinks.loki.url },
