@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { Config } from "../config/schema.js";
 import { requireRole } from "../http/auth.js";
 import type { AppEnv } from "../http/env.js";
@@ -6,7 +7,8 @@ import { AUTH_ERRORS, BEARER, problem } from "../http/openapi.js";
 import { validationHook } from "../http/problem.js";
 import type { Clock } from "../platform/clock.js";
 import { runOffThread } from "../maintenance/off-thread.js";
-import { REPORT_FORMATS } from "./format.js";
+import { REPORT_FORMATS, type ReportFormat } from "./format.js";
+import type { ReportKind } from "./render-task.js";
 import { LOG_WINDOWS, logReport } from "./logs/service.js";
 import { performanceReport } from "./performance/service.js";
 import { systemReport, systemWindow } from "./system/service.js";
@@ -57,6 +59,26 @@ const PerformanceReportView = z
   })
   .openapi("PerformanceReport", { description: "Every field and formula: docs/reports.md." });
 
+/** A report's 200: JSON by `schema`, or the rendered formats. */
+function reportAnswer(schema: z.ZodType) {
+  return {
+    description: "The report, in the format asked for.",
+    content: {
+      "application/json": { schema },
+      "text/markdown": { schema: z.string() },
+      "text/html": { schema: z.string() },
+      "text/plain": { schema: z.string() },
+    },
+  };
+}
+
+/** Answers with the report as JSON, or rendered in a worker thread in the format asked for. */
+async function answer(c: Context<AppEnv>, kind: ReportKind, report: object, format: ReportFormat) {
+  if (format === "json") return c.json(report as Record<string, unknown>, 200);
+  const rendered = await runOffThread("renderReport", kind, report, format);
+  return c.body(rendered.body, 200, { "content-type": rendered.contentType });
+}
+
 const performanceRoute = createRoute({
   method: "get",
   path: "/v1/reports/performance",
@@ -68,15 +90,7 @@ const performanceRoute = createRoute({
   middleware: [requireRole("viewer")] as const,
   request: { query: ReportQuery },
   responses: {
-    200: {
-      description: "The report, in the format asked for.",
-      content: {
-        "application/json": { schema: PerformanceReportView },
-        "text/markdown": { schema: z.string() },
-        "text/html": { schema: z.string() },
-        "text/plain": { schema: z.string() },
-      },
-    },
+    200: reportAnswer(PerformanceReportView),
     400: problem("The timeframe is not valid (VALIDATION_FAILED, naming the field)."),
     ...AUTH_ERRORS,
   },
@@ -109,15 +123,7 @@ const logsRoute = createRoute({
   middleware: [requireRole("viewer")] as const,
   request: { query: LogReportQuery },
   responses: {
-    200: {
-      description: "The report, in the format asked for.",
-      content: {
-        "application/json": { schema: z.record(z.string(), z.unknown()).openapi("LogReport") },
-        "text/markdown": { schema: z.string() },
-        "text/html": { schema: z.string() },
-        "text/plain": { schema: z.string() },
-      },
-    },
+    200: reportAnswer(z.record(z.string(), z.unknown()).openapi("LogReport")),
     400: problem("The window is not valid (VALIDATION_FAILED, naming the field)."),
     ...AUTH_ERRORS,
   },
@@ -134,15 +140,7 @@ const systemRoute = createRoute({
   middleware: [requireRole("viewer")] as const,
   request: { query: ReportQuery },
   responses: {
-    200: {
-      description: "The report, in the format asked for.",
-      content: {
-        "application/json": { schema: z.record(z.string(), z.unknown()).openapi("SystemReport") },
-        "text/markdown": { schema: z.string() },
-        "text/html": { schema: z.string() },
-        "text/plain": { schema: z.string() },
-      },
-    },
+    200: reportAnswer(z.record(z.string(), z.unknown()).openapi("SystemReport")),
     400: problem("The timeframe is not valid (VALIDATION_FAILED, naming the field)."),
     ...AUTH_ERRORS,
   },
@@ -161,25 +159,17 @@ export function reportRoutes({
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(performanceRoute, async (c) => {
     const { format, ...query } = c.req.valid("query");
-    const report = await performanceReport(databasePath, query, config, clock);
-    if (format === "json") return c.json(report, 200);
-    const rendered = await runOffThread("renderReport", "performance", report, format);
-    return c.body(rendered.body, 200, { "content-type": rendered.contentType });
+    return answer(c, "performance", await performanceReport(databasePath, query, config, clock), format);
   });
   app.openapi(logsRoute, async (c) => {
     const { format, ...query } = c.req.valid("query");
-    const report = await logReport(config, query, clock);
-    if (format === "json") return c.json(report as unknown as Record<string, unknown>, 200);
-    const rendered = await runOffThread("renderReport", "logs", report, format);
-    return c.body(rendered.body, 200, { "content-type": rendered.contentType });
+    return answer(c, "logs", await logReport(config, query, clock), format);
   });
   app.openapi(systemRoute, async (c) => {
     const { format, ...query } = c.req.valid("query");
     const now = clock.now();
-    const report = await systemReport(databasePath, systemWindow(databasePath, query, now), config, now);
-    if (format === "json") return c.json(report as unknown as Record<string, unknown>, 200);
-    const rendered = await runOffThread("renderReport", "system", report, format);
-    return c.body(rendered.body, 200, { "content-type": rendered.contentType });
+    const window = systemWindow(databasePath, query, now);
+    return answer(c, "system", await systemReport(databasePath, window, config, now), format);
   });
   return app;
 }

@@ -13,17 +13,20 @@ export const RULES = {
 } as const;
 export type RuleId = keyof typeof RULES;
 
-/** One recommendation: what the numbers say, the numbers, and what to do. */
-export interface Recommendation {
-  id: RuleId;
-  rule: (typeof RULES)[RuleId];
+/** One recommendation of any report: what the numbers say, the numbers, and what to do. */
+export interface RecommendationOf<Id extends string, Rule extends string> {
+  id: Id;
+  rule: Rule;
   severity: RecommendationSeverity;
-  /** What it is about: a strategy, a pattern, a rejection code, or "book". */
+  /** What it is about: a strategy, a pattern, a rejection code, "book", a resource of the host. */
   subject: string;
   title: string;
   evidence: string[];
   recommendation: string;
 }
+
+/** A recommendation of the performance report. */
+export type Recommendation = RecommendationOf<RuleId, (typeof RULES)[RuleId]>;
 
 /** The thresholds of the rules (`reports.performance.rules`). */
 export interface RuleThresholds {

@@ -1,4 +1,4 @@
-import type { RecommendationSeverity } from "../performance/recommendations.js";
+import type { RecommendationOf } from "../performance/recommendations.js";
 import { formatBytes, reaches, type SeriesSummary, type Trend } from "./statistics.js";
 
 /** The rules of the system report, by id; docs/reports-system.md describes each. */
@@ -11,17 +11,8 @@ export const SYSTEM_RULES = {
 } as const;
 export type SystemRuleId = keyof typeof SYSTEM_RULES;
 
-/** One recommendation, in the shape the performance report's have. */
-export interface SystemRecommendation {
-  id: SystemRuleId;
-  rule: (typeof SYSTEM_RULES)[SystemRuleId];
-  severity: RecommendationSeverity;
-  /** What it is about: `wal`, `data-volume`, `memory`, `event-loop`, `cpu`. */
-  subject: string;
-  title: string;
-  evidence: string[];
-  recommendation: string;
-}
+/** A recommendation of the system report (subject: `wal`, `data-volume`, `memory`, `event-loop`, `cpu`). */
+export type SystemRecommendation = RecommendationOf<SystemRuleId, (typeof SYSTEM_RULES)[SystemRuleId]>;
 
 /** The thresholds of the rules (`reports.system.rules`). */
 export interface SystemRuleThresholds {
