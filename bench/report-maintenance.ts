@@ -44,30 +44,10 @@ export function formatBackup(backup: BackupResults, options: BenchOptions, table
       ]),
     ],
   );
-  const windows: [string, WindowSummary][] = [
+  windowsTable(table, options, rounds.length, [
     ["without a backup", backup.without],
     ["from the start of a backup", backup.during],
-  ];
-  table(
-    [
-      `POST /v1/operations, ${options.connections} connections, median of ${rounds.length}`,
-      "req/s",
-      "p50",
-      "p99",
-      "max",
-      "server CPU",
-      "event loop max / p99",
-    ],
-    windows.map(([name, w]) => [
-      name,
-      w.rps.toFixed(0),
-      ms(w.p50Ms),
-      ms(w.p99Ms),
-      ms(w.maxMs),
-      `${w.serverCpuCores.toFixed(2)} cores`,
-      `${ms(w.loopMaxMs)} / ${ms(w.loopP99Ms)}`,
-    ]),
-  );
+  ]);
 }
 
 /**
@@ -120,18 +100,43 @@ export function formatSecurity(
       ];
     }),
   );
-  const windows: [string, WindowSummary][] = [
-    ["without a check", security.without],
-    ["with checks back to back", security.during],
-  ];
+  windowsTable(
+    table,
+    options,
+    rounds.length,
+    [
+      ["without a check", security.without],
+      ["with checks back to back", security.during],
+    ],
+    true,
+  );
+  note(
+    `with checks ÷ without, median of the rounds' ratios: req/s ${pct(security.rpsRatio)}, ` +
+      `p99 ${pct(security.p99Ratio)}, max ${pct(security.maxRatio)}, event loop max ${pct(security.loopMaxRatio)}; ` +
+      `a check took ${security.underLoadSec.toFixed(2)} s under load (median of ${security.checksUnderLoad}), ` +
+      `${security.aloneSec.toFixed(2)} s alone`,
+  );
+}
+
+/**
+ * The submit load of a maintenance phase, without and with the maintenance running: one row per
+ * window, medians of the rounds; `mainThread` adds the event loop thread's share of the CPU.
+ */
+function windowsTable(
+  table: Table,
+  options: BenchOptions,
+  rounds: number,
+  windows: [string, WindowSummary][],
+  mainThread = false,
+): void {
   table(
     [
-      `POST /v1/operations, ${options.connections} connections, median of ${rounds.length}`,
+      `POST /v1/operations, ${options.connections} connections, median of ${rounds}`,
       "req/s",
       "p50",
       "p99",
       "max",
-      "server CPU (main thread)",
+      mainThread ? "server CPU (main thread)" : "server CPU",
       "event loop max / p99",
     ],
     windows.map(([name, w]) => [
@@ -140,14 +145,8 @@ export function formatSecurity(
       ms(w.p50Ms),
       ms(w.p99Ms),
       ms(w.maxMs),
-      `${w.serverCpuCores.toFixed(2)} cores (${w.mainThreadCores.toFixed(2)})`,
+      `${w.serverCpuCores.toFixed(2)} cores` + (mainThread ? ` (${w.mainThreadCores.toFixed(2)})` : ""),
       `${ms(w.loopMaxMs)} / ${ms(w.loopP99Ms)}`,
     ]),
-  );
-  note(
-    `with checks ÷ without, median of the rounds' ratios: req/s ${pct(security.rpsRatio)}, ` +
-      `p99 ${pct(security.p99Ratio)}, max ${pct(security.maxRatio)}, event loop max ${pct(security.loopMaxRatio)}; ` +
-      `a check took ${security.underLoadSec.toFixed(2)} s under load (median of ${security.checksUnderLoad}), ` +
-      `${security.aloneSec.toFixed(2)} s alone`,
   );
 }
