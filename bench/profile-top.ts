@@ -71,7 +71,7 @@ export function summarize(profile: CpuProfile): ProfileSummary {
   return { self: rows(self), total: rows(total), packages: rows(byPackage) };
 }
 
-function nameOf({ callFrame: { functionName, url, lineNumber } }: ProfileNode): string {
+export function nameOf({ callFrame: { functionName, url, lineNumber } }: ProfileNode): string {
   const file = shortPath(url);
   return `${functionName || "(anonymous)"}${file ? ` ${file}:${lineNumber + 1}` : ""}`;
 }

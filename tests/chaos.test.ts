@@ -136,7 +136,8 @@ describe("chaos at the bridge", () => {
           [...app.app.service.open.values()].every((op) => op.closeRequestedAt === null)
         );
       },
-      { timeoutMs: 20_000, intervalMs: 50 },
+      // A few reconciliation windows (300 ms each), with room for a loaded machine.
+      { timeoutMs: 5_000, intervalMs: 50 },
     );
     await app.app.supervisor.stop();
 

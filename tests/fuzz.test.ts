@@ -250,15 +250,40 @@ function authorization(tokens: TestApp["tokens"]): fc.Arbitrary<string | undefin
 
 /** Every route Hono serves, as "METHOD /path/{param}", middleware left out. */
 /**
- * Routes left out of the fuzz: each allowed request runs every security check (worker threads
- * reading the database and files, seconds apiece), and the route takes no body, path or query to
- * fuzz; its refusals are tested in tests/security-checks.test.ts and the authorization matrix.
+ * Routes left out of the general fuzz. POST /v1/security-checks runs every security check per
+ * allowed request (worker threads reading the database and files, seconds apiece) and takes no
+ * body, path or query to fuzz; its refusals are tested in tests/security-checks.test.ts and the
+ * authorization matrix. The performance and log reports read the database or the log files in a
+ * worker thread per request: their queries are fuzzed on their own below, with fewer runs.
  */
 const NOT_FUZZED = new Set([
   "POST /v1/security-checks",
   "GET /v1/reports/performance",
   "GET /v1/reports/logs",
 ]);
+
+const REPORT_RUNS = 120;
+const REPORT_QUERY_VALUES = [
+  ...["day", "week", "month", "all", "year", "DAY", "json", "markdown", "html", "table", "xml", ""],
+  ...["2026-01-01", "2026-02-30", "2026-13-01", "2026-1-1", "2026-01-01T00:00:00Z", "99999-01-01"],
+  ...["0", "-1", "1e2", "%00", "%zz", "x".repeat(5000)],
+];
+
+function reportQuery(): fc.Arbitrary<string> {
+  const key = fc.oneof(
+    { arbitrary: fc.constantFrom("timeframe", "from", "to", "format"), weight: 6 },
+    { arbitrary: fc.string({ unit: "grapheme" }).map(encodeURIComponent), weight: 1 },
+  );
+  const value = fc.oneof(
+    { arbitrary: fc.constantFrom(...REPORT_QUERY_VALUES), weight: 4 },
+    { arbitrary: fc.string({ unit: "grapheme" }).map(encodeURIComponent), weight: 1 },
+  );
+  return fc
+    .array(fc.tuple(key, fc.option(value, { freq: 6 })), { minLength: 0, maxLength: 4 })
+    .map(
+      (pairs) => (pairs.length ? "?" : "") + pairs.map(([k, v]) => (v === null ? k : `${k}=${v}`)).join("&"),
+    );
+}
 
 function servedRoutes(t: TestApp): string[] {
   const routes = t.app.http.routes.filter((r) => r.method !== "ALL" && !r.path.includes("*"));
@@ -366,6 +391,26 @@ describe("fuzzing every route", () => {
     );
     console.log(`fuzz: ${RUNS} requests over ${routes.length} routes, ${known} matched KNOWN_BUGS`, hits);
     for (const route of routes) expect(hits.get(route) ?? 0, route).toBeGreaterThan(RUNS / routes.length / 4);
+  }, 60_000);
+
+  it("answers every query of the performance and log reports with a 200 or a known 4xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("/v1/reports/performance", "/v1/reports/logs"),
+        reportQuery(),
+        async (path, query) => {
+          const res = await t.call("GET", path + query);
+          const answer = await res.text();
+          const shown = `GET ${path}${query.slice(0, 200)} -> ${res.status} ${answer.slice(0, 300)}`;
+          expect(res.status, shown).toBeLessThan(500);
+          if (res.status === 200) return;
+          expect(res.headers.get("content-type"), shown).toBe("application/problem+json");
+          const problem = JSON.parse(answer) as { code: string; status: number };
+          expect(ERROR_CODES[problem.code as keyof typeof ERROR_CODES], shown).toBe(res.status);
+        },
+      ),
+      { numRuns: REPORT_RUNS, seed: SEED },
+    );
   }, 60_000);
 
   it("still answers /healthz and a valid submit afterwards", async () => {

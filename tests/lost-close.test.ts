@@ -110,6 +110,16 @@ describe("a close whose answer was lost", () => {
     });
   }
 
+  it("a close the bridge refuses outright: 502 with the operation's id as a field, still open", async () => {
+    const app = await setup();
+    const id = await submit(app);
+    bridge.fault("close", { fault: "busy" }); // 503 "not now": certainly not executed
+    const res = await app.call("POST", `/v1/operations/${id}/close`);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ code: "EXECUTION_FAILED", operationId: id });
+    expect(await get(app, id)).toMatchObject({ status: "open" });
+  });
+
   it("supervisor close at a stop-loss: a refused retry by the client does not drop it", async () => {
     const app = await setup();
     const id = await submit(app, { stopLoss: "64500" });

@@ -133,7 +133,13 @@ describe("storage faults", () => {
     fill(mounted);
     const stderr: string[] = [];
     child.process.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
-    await call(child, submitBody()).catch(() => undefined);
+    // The request caught by the failed commit hears that its rows are gone, as a 503, not a 500.
+    const refused = await call(child, submitBody());
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({
+      code: "NOT_READY",
+      detail: expect.stringMatching(/not kept/),
+    });
     expect(await child.exited).toBe(1);
     child = undefined;
     expectOneClearLine(stderr.join(""), "a database commit failed", "disk is full", mounted);
@@ -142,6 +148,12 @@ describe("storage faults", () => {
       .join("");
     expect(logged).toContain('"event":"db.commit_failed"');
     expect(logged).toContain("disk is full");
+
+    // Still full: a restart refuses in one clear line naming the disk, never a stack trace.
+    const stillFull = run(["serve"], env);
+    expect(stillFull.signal).toBeNull();
+    expect(stillFull.status).toBe(1);
+    expectOneClearLine(stillFull.stderr, "disk is full", mounted);
 
     // Freed again: it starts, and the acknowledged operation is there.
     rmSync(join(mounted, "filler"));

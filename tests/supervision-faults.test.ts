@@ -17,6 +17,41 @@ describe("supervision while the bridge is slow or failing", () => {
     await bridge.down();
   });
 
+  it("takes other operations' exits while a close is still out, through its timeouts and retries", async () => {
+    bridge = await new VenueBridge().up();
+    t = await startTestApp({
+      executor: {
+        type: "webhook",
+        // Three attempts of 1.5 s each: the hung close is out for over 4 s in all.
+        webhook: { url: bridge.url, timeoutMs: 1_500, retries: 2, backoffMs: 10 },
+      },
+      supervisor: { monitorIntervalMs: 20 },
+    });
+    const app = t;
+    const submit = async (body: Record<string, unknown>) =>
+      (
+        (await (await app.call("POST", "/v1/operations", { body: submitBody(body) })).json()) as {
+          id: string;
+        }
+      ).id;
+    const status = async (id: string) =>
+      ((await (await app.call("GET", `/v1/operations/${id}`)).json()) as { status: string }).status;
+    const slow = await submit({ instrument: "ETH-USD", size: "2", stopLoss: "3150" });
+    const stopped = await submit({ size: "0.1", stopLoss: "64500" });
+    bridge.fault("close", { fault: "hang", only: (id) => id === slow });
+    bridge.setPrice("ETH-USD", "3100.00");
+    t.app.supervisor.start();
+    await waitFor("the slow close to be out", () => bridge.hanging > 0 && app.app.service.isClosing(slow));
+
+    // While its first attempt hangs, another stop-loss is crossed: it is closed at once.
+    bridge.setPrice("BTC-USD", "64400.00");
+    await waitFor("the other stop-loss close", async () => (await status(stopped)) === "closed", {
+      intervalMs: 10,
+    });
+    expect(app.app.service.isClosing(slow)).toBe(true); // the slow close is still out
+    expect(bridge.received.close).toBeLessThan(3); // not even through its retries yet
+  });
+
   it("takes other operations' exits while a close and its reconciliation hang", async () => {
     bridge = await new VenueBridge().up();
     const clock = new ManualClock(Date.now());

@@ -82,7 +82,12 @@ describe("GroupCommit", () => {
     commits.write(() => insert(1));
     const waiting = commits.durable();
     db.exec("ROLLBACK"); // as SQLite does by itself on some I/O errors
-    await expect(waiting).rejects.toThrow(/rolled back/);
+    const lost = await waiting.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(lost).toMatchObject({ code: "NOT_READY", message: expect.stringMatching(/not kept/) });
+    expect((lost as Error).cause).toMatchObject({ message: expect.stringMatching(/rolled back/) });
     expect(failures).toHaveLength(1);
     expect(seenElsewhere()).toBe(0);
     commits.write(() => insert(2));

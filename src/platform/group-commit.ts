@@ -1,4 +1,5 @@
 import type { Db } from "./db.js";
+import { DomainError } from "./errors.js";
 
 interface Waiter {
   resolve(): void;
@@ -57,7 +58,10 @@ export class GroupCommit {
     return this.inSavepoint(fn) as T;
   }
 
-  /** Resolves once every row written so far is committed; rejects if that commit failed. */
+  /**
+   * Resolves once every row written so far is committed; rejects with a `NOT_READY` error (the
+   * failure as its cause) if that commit failed.
+   */
   durable(): Promise<void> {
     const waiters = this.waiters;
     if (!waiters) return Promise.resolve();
@@ -79,7 +83,14 @@ export class GroupCommit {
       } catch {
         // Nothing more to undo: the waiters hear of the failure below.
       }
-      for (const waiter of waiters) waiter.reject(error);
+      // The callers answer with this: a 503 that says their rows are gone, never a bare 500.
+      const lost = new DomainError(
+        "NOT_READY",
+        "a database commit failed, so what this request wrote was not kept; opsguard stops and its next start rebuilds from the database",
+        [],
+        { cause: error },
+      );
+      for (const waiter of waiters) waiter.reject(lost);
       this.onFailure(error);
       return;
     }

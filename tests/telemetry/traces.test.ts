@@ -74,6 +74,16 @@ describe("traces", () => {
     expect(new Set(otlp.spans.map((s) => s.traceId)).size).toBe(1);
   });
 
+  it("traces no /metrics scrape and no health probe with the default config", async () => {
+    const app = await start();
+    for (const path of ["/metrics", "/healthz", "/readyz"]) {
+      expect((await app.app.http.request(path)).status, path).toBeLessThan(500);
+    }
+    expect((await app.call("GET", "/v1/risk")).status).toBe(200);
+    await flush(app);
+    expect(otlp.spans.filter((s) => s.kind === SERVER).map((s) => s.name)).toEqual(["GET /v1/risk"]);
+  });
+
   it("puts the failed checks of a rejection on the risk span, without marking the request an error", async () => {
     const app = await start();
     const res = await app.call("POST", "/v1/operations", { body: submitBody({ size: "3", pattern: "tea" }) });
