@@ -63,6 +63,8 @@ export interface BenchOptions {
   out: string;
   /** When set, every server under test writes a `.cpuprofile` here. */
   profileDir: string | undefined;
+  /** Node.js flags for every server under test (`--trace-gc`, say), separated by spaces. */
+  nodeFlags: string | undefined;
   /** The build of opsguard served over HTTP, to compare another one. @default dist */
   dist: string;
 }
@@ -114,6 +116,7 @@ const DEFAULTS: BenchOptions = {
   variants: [],
   out: "bench/results.json",
   profileDir: undefined,
+  nodeFlags: undefined,
   dist: "dist",
 };
 
@@ -143,6 +146,7 @@ const KNOBS = {
   variants: ["variants", "variants"],
   out: ["out", "string"],
   profile: ["profileDir", "string"],
+  "node-flags": ["nodeFlags", "string"],
   dist: ["dist", "string"],
 } as const satisfies Record<string, readonly [keyof BenchOptions, Kind]>;
 

@@ -18,7 +18,7 @@ import { runOpenLoopPhase } from "./open-loop.js";
 import { runReportsPhase } from "./reports-phase.js";
 import { runSecurityPhase } from "./security-phase.js";
 import { MIN_ACCEPTED_SHARE, runSubmitPhase } from "./submit-phase.js";
-import { profileTargetsInto, ROOT, useBuild } from "./targets.js";
+import { nodeFlagsForTargets, profileTargetsInto, ROOT, useBuild } from "./targets.js";
 import { requireWrk } from "./wrk.js";
 
 const options = readOptions(process.argv.slice(2), process.env);
@@ -30,6 +30,7 @@ const log = (line: string): void => {
 const runs = (phase: Phase): boolean => options.phases.includes(phase);
 
 profileTargetsInto(options.profileDir);
+nodeFlagsForTargets(options.nodeFlags);
 useBuild(options.dist);
 if (runs("submit") || runs("memory") || runs("backup") || runs("security")) requireWrk();
 

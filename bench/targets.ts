@@ -59,6 +59,14 @@ export function profileTargetsInto(dir: string | undefined): void {
   if (dir) mkdirSync(dir, { recursive: true });
 }
 
+/** Node.js flags of every target started from now on. */
+let nodeFlags: string[] = [];
+
+/** Gives every target started from now on these Node.js flags (separated by spaces). */
+export function nodeFlagsForTargets(flags: string | undefined): void {
+  nodeFlags = flags ? flags.split(" ").filter(Boolean) : [];
+}
+
 /** Runs every opsguard started from now on from the build in `dir` (its `main.js`). */
 export function useBuild(dir: string): void {
   main = join(resolve(ROOT, dir), "main.js");
@@ -128,7 +136,7 @@ export async function startBare(name: string): Promise<Target> {
 
 function spawnNode(args: string[]): ChildProcess {
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  return spawn(process.execPath, [...profile, ...args], {
+  return spawn(process.execPath, [...profile, ...nodeFlags, ...args], {
     cwd: ROOT,
     env: CLEAN_ENV,
     stdio: ["ignore", "pipe", "pipe"],

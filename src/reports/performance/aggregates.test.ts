@@ -4,6 +4,7 @@ import {
   confidenceBucket,
   dayOf,
   PerformanceAggregates,
+  EQUITY_PAGE,
   rebuildPerformanceAggregates,
 } from "./aggregates.js";
 
@@ -82,6 +83,15 @@ describe("the daily aggregates", () => {
     expect((booked.performance[0] as { r_sum: number }).r_sum).toBeCloseTo(3 - 1.2, 12);
     rebuildPerformanceAggregates(db);
     expect(read()).toEqual(booked);
+  });
+
+  it("rebuilds the equity folds page by page from the index, never a scan of the table per page", () => {
+    const db = openDatabase({ path: ":memory:" });
+    const plan = db.prepare(`EXPLAIN QUERY PLAN ${EQUITY_PAGE}`).all(-1n, "") as { detail: string }[];
+    expect(plan.map((step) => step.detail)).toContainEqual(
+      expect.stringContaining("USING INDEX operations_closed"),
+    );
+    expect(plan.map((step) => step.detail)).not.toContainEqual(expect.stringMatching(/^SCAN operations/));
   });
 
   it("key a close by its UTC day and its confidence in tenths", () => {

@@ -150,6 +150,11 @@ export function rebuildPerformanceAggregates(db: Db): void {
   rebuildEquityDaily(db);
 }
 
+/** One page of closed operations in the order they closed, after a (closed_at, id). */
+export const EQUITY_PAGE = `SELECT strategy, pnl, closed_at, id FROM operations
+  WHERE closed_at IS NOT NULL AND status = 'closed' AND (closed_at, id) > (?, ?)
+  ORDER BY closed_at, id LIMIT 10000`;
+
 /**
  * Fills `equity_daily` from the closed operations, in the order they closed (then by id): the
  * migration that adds the table, and databases seeded without booking closes one by one.
@@ -158,12 +163,9 @@ export function rebuildEquityDaily(db: Db): void {
   db.exec("DELETE FROM equity_daily");
   const equity = db.prepare(UPSERT_EQUITY);
   // Pages, not one iterator: the connection cannot write while a statement of it is iterating.
-  const page = db
-    .prepare(
-      `SELECT strategy, pnl, closed_at, id FROM operations
-       WHERE status = 'closed' AND (closed_at, id) > (?, ?) ORDER BY closed_at, id LIMIT 10000`,
-    )
-    .raw(true);
+  // `closed_at IS NOT NULL` lets each page start in the partial index operations_closed; without
+  // it every page scanned and sorted the whole table (minutes for a million operations).
+  const page = db.prepare(EQUITY_PAGE).raw(true);
   let after: [bigint, string] = [-1n, ""];
   for (;;) {
     const rows = page.all(...after) as [string, bigint, bigint, string][];
