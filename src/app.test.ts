@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ScriptedExecutor, startTestApp, tempDir, testConfig, type TestApp } from "../tests/harness.js";
+import { ScriptedExecutor, startTestApp, submitBody, tempDir, testConfig, type TestApp } from "../tests/harness.js";
 import { createApp } from "./app.js";
 import { createSilentLogger } from "./platform/logger.js";
 
@@ -16,6 +16,16 @@ describe("service routes", () => {
     const ready = await t.call("GET", "/readyz", { role: null });
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: "ready", tradingState: "active" });
+  });
+
+  it("never checkpoints in a commit: its checkpoint thread moves the WAL and counts each one", async () => {
+    t = await startTestApp({}, { executor: new ScriptedExecutor() });
+    expect(t.app.db.pragma("wal_autocheckpoint", { simple: true })).toBe(0n);
+    expect((await t.call("POST", "/v1/operations", { role: "operator", body: submitBody() })).status).toBe(201);
+    expect(await t.app.checkpointer.runOnce()).toMatchObject({ outcome: "complete" });
+    const counted = await t.app.registry.getSingleMetricAsString("opsguard_wal_checkpoints_total");
+    expect(counted).toContain('opsguard_wal_checkpoints_total{outcome="complete"} 1');
+    expect(counted).toContain('opsguard_wal_checkpoints_total{outcome="failed"} 0');
   });
 
   it("is not ready before start", async () => {

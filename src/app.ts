@@ -21,6 +21,7 @@ import { Supervisor } from "./operations/supervisor.js";
 import { AuditLog } from "./platform/audit.js";
 import { SYSTEM_CLOCK, type Clock } from "./platform/clock.js";
 import { openDatabase, type Db } from "./platform/db.js";
+import { WalCheckpointer } from "./platform/wal-checkpoint.js";
 import { describeStorageError } from "./platform/storage.js";
 import { GroupCommit } from "./platform/group-commit.js";
 import { toNumber } from "./platform/fixed-point.js";
@@ -107,6 +108,8 @@ export interface OpsguardApp {
   reports: ReportScheduler;
   /** Samples of the process and the host for the system report, taken while started. */
   systemSampler: SystemSampler;
+  /** Moves the WAL into the database on a thread of its own. */
+  checkpointer: WalCheckpointer;
   /** Starts supervising and reconciles what a previous process left unknown; then it is ready. */
   start(): Promise<void>;
   /**
@@ -159,7 +162,19 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       });
   const { logger } = logging;
   const dbPath = overrides.databasePath ?? databasePath(config);
-  const db = openDatabase({ path: dbPath });
+  // Commits never checkpoint: the WAL is moved into the database on a thread of its own.
+  const db = openDatabase({ path: dbPath, autoCheckpoint: dbPath === ":memory:" });
+  const checkpointer = new WalCheckpointer({
+    path: dbPath,
+    intervalMs: config.database.checkpointIntervalMs,
+    logger,
+    onResult: ({ outcome }, seconds) => {
+      metrics.walCheckpoints.inc({ outcome });
+      if (outcome !== "failed") metrics.walCheckpointDuration.observe(seconds);
+    },
+  });
+  for (const outcome of ["complete", "partial", "failed"] as const)
+    metrics.walCheckpoints.inc({ outcome }, 0);
   let failing = false;
   const commits = new GroupCommit(
     db,
@@ -409,6 +424,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     security,
     reports,
     systemSampler,
+    checkpointer,
     flushLogs: (deadlineMs) => logging.close(deadlineMs),
     get ready() {
       return ready;
@@ -423,6 +439,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       security.start(config.security.schedule);
       systemSampler.start();
       reports.start(config.reports.schedule);
+      if (dbPath !== ":memory:") checkpointer.start();
     },
     async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {
       ready = false;
@@ -440,8 +457,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       await Promise.allSettled(service.reconciling());
       await executor.stop?.();
       await tracing.shutdown(deadlineMs);
+      await checkpointer.stop();
       // Rows of the last turn, if its commit has not run yet; closing would roll them back.
       commits.commit();
+      // The last connection to close moves the whole WAL into the database and removes it.
       db.close();
     },
   };

@@ -1,6 +1,6 @@
 import type { Row } from "./frame.js";
 import { UNITS, statPanel, thresholds, timeSeries } from "./panels.js";
-import { series } from "./promql.js";
+import { quantile, rate, series, sumBy } from "./promql.js";
 import { prom } from "./queries.js";
 
 const FREE = series("opsguard_data_volume_free_bytes");
@@ -70,6 +70,24 @@ export function storageRow(): Row {
           prom(`max(${series("opsguard_database_bytes")})`, "database"),
           prom(`max(${series("opsguard_database_wal_bytes")})`, "wal"),
         ],
+      ),
+      timeSeries(
+        {
+          title: "WAL checkpoints",
+          description:
+            "Checkpoints per second on the checkpoint thread (one per database.checkpointIntervalMs), by outcome: complete, partial while a reader (a backup's copy) holds an older snapshot, failed (logged once as db.checkpoint_failed).",
+          unit: UNITS.countsPerSecond,
+        },
+        [prom(sumBy(["outcome"], rate("opsguard_wal_checkpoints_total")), "{{outcome}}")],
+      ),
+      timeSeries(
+        {
+          title: "WAL checkpoint duration",
+          description:
+            "p99 of how long a checkpoint took on its thread, the disk's sync included; it runs beside the requests, not in their way.",
+          unit: UNITS.seconds,
+        },
+        [prom(quantile(0.99, "opsguard_wal_checkpoint_duration_seconds", []), "p99")],
       ),
       timeSeries(
         {

@@ -325,6 +325,16 @@ export const Config = z
     dataDir: z.string().min(1).default("./data"),
     /** Deployment environment, a label on logs. @default "development" */
     env: z.string().min(1).default("development"),
+    database: z
+      .object({
+        /**
+         * How often the WAL is moved into the database, on a thread of its own (the service's
+         * commits never do it). A longer interval lets the WAL grow larger between checkpoints.
+         * @default 1000
+         */
+        checkpointIntervalMs: z.number().int().min(100).max(60_000).default(1000),
+      })
+      .prefault({}),
     server: z
       .object({
         /** Interface to bind. @default "127.0.0.1" */

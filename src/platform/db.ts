@@ -9,6 +9,12 @@ export type Db = Database.Database;
 export interface OpenDatabaseOptions {
   /** File path, or `:memory:` for tests. */
   path: string;
+  /**
+   * Whether commits on this connection move the WAL into the database when it passes 1,000 pages
+   * (SQLite's default). The service turns it off and checkpoints on a thread of its own
+   * (`wal-checkpoint.ts`). @default true
+   */
+  autoCheckpoint?: boolean;
 }
 
 /**
@@ -19,8 +25,8 @@ export interface OpenDatabaseOptions {
  * last commits, and `FULL` would cost about five times the write throughput to close that.
  * Integers come back as `bigint`, so scaled money never loses a digit on the way out.
  */
-export function openDatabase({ path }: OpenDatabaseOptions): Db {
-  if (path === ":memory:") return configure(new Database(path));
+export function openDatabase({ path, autoCheckpoint = true }: OpenDatabaseOptions): Db {
+  if (path === ":memory:") return configure(new Database(path), autoCheckpoint);
   let file = dirname(path);
   try {
     mkdirSync(file, { recursive: true, mode: 0o700 });
@@ -29,17 +35,18 @@ export function openDatabase({ path }: OpenDatabaseOptions): Db {
     file = path;
     // SQLite gives its -wal and -shm files the mode of the main file, so set it tight up front.
     closeSync(openSync(path, "a", 0o600));
-    return configure(new Database(path));
+    return configure(new Database(path), autoCheckpoint);
   } catch (error) {
     if (error instanceof StorageError) throw error;
     throw new StorageError(describeStorageError(error, file), { cause: error });
   }
 }
 
-function configure(db: Db): Db {
+function configure(db: Db, autoCheckpoint: boolean): Db {
   try {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
+    if (!autoCheckpoint) db.pragma("wal_autocheckpoint = 0");
     db.pragma("foreign_keys = ON");
     db.pragma("busy_timeout = 5000");
     db.defaultSafeIntegers(true);

@@ -156,6 +156,18 @@ export function createMetrics(registry: MetricsRegistry, { version, runtime = tr
       labelNames: ["outcome"] as const,
       registers,
     }),
+    walCheckpoints: new Counter({
+      name: "opsguard_wal_checkpoints_total",
+      help: "Checkpoints of the database's WAL on the checkpoint thread, by outcome: complete (everything moved into the database), partial (a reader's snapshot or new commits held some back) or failed.",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    walCheckpointDuration: new Histogram({
+      name: "opsguard_wal_checkpoint_duration_seconds",
+      help: "How long a checkpoint of the WAL took on the checkpoint thread, the disk's sync included.",
+      buckets: FAST_BUCKETS,
+      registers,
+    }),
     tradingStateChanges: new Counter({
       name: "opsguard_trading_state_changes_total",
       help: "Changes of the trading state, by new state and trigger (manual, auto).",
