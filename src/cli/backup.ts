@@ -29,8 +29,8 @@ export interface CommandOutput {
 
 /**
  * Runs `opsguard backup <sub>` in this process, beside a service that may be running on the same
- * data folder: the database is copied with `VACUUM INTO` (a consistent read that the service's
- * writes cannot disturb), and the cross-process lock keeps it from overlapping the service's own
+ * data folder: the database is copied in one read transaction (a consistent read that the
+ * service's writes cannot disturb), and the cross-process lock keeps it from overlapping the service's own
  * runs. Log lines go to the configured file and Loki outputs, not the console: the console shows
  * progress (on a terminal) and the result. Returns the exit status.
  */
