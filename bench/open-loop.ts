@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { readLoopDelay, type LoopDelay } from "./backup-api.js";
+import { sumOf } from "./prometheus.js";
 import type { BenchOptions, Variant } from "./options.js";
 import { startSink } from "./sinks.js";
 import { percentile, round } from "./stats.js";
@@ -28,6 +29,27 @@ export interface OpenRun {
   sendLagMaxMs: number;
   /** The server's event-loop delay over the run (opsguard only; prom-client's 10 ms resolution). */
   loop?: LoopDelay;
+  /** Garbage-collection pauses over the run (opsguard only), from its `nodejs_gc_duration_seconds`. */
+  gc?: GcPauses;
+}
+
+/** Garbage-collection pauses of all kinds, counted by the server itself. */
+export interface GcPauses {
+  count: number;
+  totalMs: number;
+  /** Pauses longer than 10 ms (the histogram's bucket), each a stall of every request behind it. */
+  over10Ms: number;
+}
+
+/** The server's garbage-collection pauses so far (cumulative: subtract two readings). */
+async function readGc(target: Target): Promise<GcPauses> {
+  const samples = await target.metrics();
+  const count = sumOf(samples, "nodejs_gc_duration_seconds_count");
+  return {
+    count,
+    totalMs: sumOf(samples, "nodejs_gc_duration_seconds_sum") * 1000,
+    over10Ms: count - sumOf(samples, "nodejs_gc_duration_seconds_bucket", { le: "0.01" }),
+  };
 }
 
 export interface OpenLoopResult {
@@ -118,9 +140,19 @@ export async function runOpenLoopPhase(
       for (const variant of variants) {
         const target = await startVariant(variant, `${variant} (open loop)`, { otlp, loki });
         try {
-          if (variant !== "bare") await readLoopDelay(target); // resets the histogram: what follows is the run's
+          const opsguard = variant !== "bare";
+          if (opsguard) await readLoopDelay(target); // resets the histogram: what follows is the run's
+          const gcBefore = opsguard ? await readGc(target) : undefined;
           const run = await runClient(target, load, options, `${variant}-${i}`);
-          if (variant !== "bare") run.loop = await readLoopDelay(target);
+          if (opsguard) run.loop = await readLoopDelay(target);
+          if (gcBefore) {
+            const after = await readGc(target);
+            run.gc = {
+              count: after.count - gcBefore.count,
+              totalMs: round(after.totalMs - gcBefore.totalMs, 1),
+              over10Ms: after.over10Ms - gcBefore.over10Ms,
+            };
+          }
           runs[variant] = run;
         } finally {
           await target.stop();
@@ -131,7 +163,10 @@ export async function runOpenLoopPhase(
       for (const [variant, run] of Object.entries(runs))
         log(
           `open loop, ${load.name}, ${variant}: p50 ${run.p50Ms} / p99 ${run.p99Ms} / p99.9 ${run.p999Ms} ms` +
-            (run.loop ? ` (event loop max ${run.loop.maxMs} ms)` : ""),
+            (run.loop ? ` (event loop max ${run.loop.maxMs} ms)` : "") +
+            (run.gc
+              ? `, GC ${run.gc.count} pauses, ${run.gc.totalMs} ms, ${run.gc.over10Ms} over 10 ms`
+              : ""),
         );
     }
   } finally {

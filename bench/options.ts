@@ -26,7 +26,7 @@ export interface BenchOptions {
   sampleEverySec: number;
   /** Series counts the scrape is timed at. @default [1000, 10000] */
   scrapeSeries: number[];
-  /** Open operations the supervision tick is timed with. @default [1000, 10000] */
+  /** Open operations the supervision tick is timed with, and memory measured at. @default [1000, 10000, 100000] */
   supervisorOpen: number[];
   /** Milliseconds tinybench spends on each risk-decision task. @default 1000 */
   riskTimeMs: number;
@@ -102,7 +102,7 @@ const DEFAULTS: BenchOptions = {
   outageWarmupSec: 20,
   sampleEverySec: 2,
   scrapeSeries: [1000, 10_000],
-  supervisorOpen: [1000, 10_000],
+  supervisorOpen: [1000, 10_000, 100_000],
   riskTimeMs: 1000,
   backupOperations: 1_000_000,
   backupRounds: 2,

@@ -6,7 +6,7 @@ import type { BenchOptions, Variant } from "./options.js";
 import type { RiskResult } from "./risk-phase.js";
 import type { ScrapeResult } from "./scrape-phase.js";
 import { formatBackup, formatSecurity } from "./report-maintenance.js";
-import type { OpenLoopResult } from "./open-loop.js";
+import type { OpenLoopResult, OpenRun } from "./open-loop.js";
 import type { ReportsResults } from "./reports-phase.js";
 import type { SecurityResults } from "./security-phase.js";
 import { VARIANT_NAMES, type SubmitResults, type VariantResult } from "./submit-phase.js";
@@ -252,12 +252,13 @@ export function formatResults(results: BenchResults): string {
   }
   if (results.supervisor) {
     table(
-      ["supervision tick", "p50", "p95", "max"],
+      ["supervision tick", "p50", "p95", "max", "memory per open operation: heap / resident"],
       results.supervisor.map((s) => [
         `${s.open} open`,
         ms(s.tickMs.median),
         ms(s.tickMs.p95),
         ms(s.tickMs.max),
+        `${(s.memoryPerOpen.heapBytes / 1024).toFixed(1)} / ${(s.memoryPerOpen.rssBytes / 1024).toFixed(1)} KiB`,
       ]),
     );
   }
@@ -304,6 +305,7 @@ export function formatResults(results: BenchResults): string {
         "bare route p50 / p99 / p99.9 / max",
         "accepted",
         "event loop max",
+        "GC pauses (over 10 ms), total",
         "send lag max",
       ],
       results.open.map(({ load, bare, opsguard: o }) => [
@@ -312,6 +314,7 @@ export function formatResults(results: BenchResults): string {
         `${ms(bare.p50Ms)} / ${ms(bare.p99Ms)} / ${ms(bare.p999Ms)} / ${ms(bare.maxMs)}`,
         pct(o.acceptedShare),
         ms(o.loop?.maxMs ?? 0),
+        gcCell(o),
         `${ms(o.sendLagMaxMs)} / ${ms(bare.sendLagMaxMs)}`,
       ]),
     );
@@ -322,10 +325,20 @@ export function formatResults(results: BenchResults): string {
       variant,
       `${ms(o.p50Ms)} / ${ms(o.p99Ms)} / ${ms(o.p999Ms)} / ${ms(o.maxMs)}`,
       ms(o.loop?.maxMs ?? 0),
+      gcCell(o),
     ]),
   );
   if (variantRows.length > 0)
-    table(["open loop", "opsguard variant", "p50 / p99 / p99.9 / max", "event loop max"], variantRows);
+    table(
+      [
+        "open loop",
+        "opsguard variant",
+        "p50 / p99 / p99.9 / max",
+        "event loop max",
+        "GC pauses (over 10 ms), total",
+      ],
+      variantRows,
+    );
   if (results.reports) {
     const { database, requests } = results.reports;
     table(
@@ -339,4 +352,9 @@ export function formatResults(results: BenchResults): string {
     );
   }
   return lines.join("\n");
+}
+
+/** An open-loop run's GC pauses: how many, how many of them over 10 ms, and their total. */
+function gcCell({ gc }: OpenRun): string {
+  return gc ? `${gc.count} (${gc.over10Ms}), ${ms(gc.totalMs)}` : "—";
 }

@@ -104,7 +104,7 @@ async function inProcess<T>(job: InProcessJob): Promise<T> {
   const profile = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
   const child = spawn(
     process.execPath,
-    [...profile, "--import", "tsx", join(ROOT, "bench", "inproc.ts"), JSON.stringify(job)],
+    [...profile, "--expose-gc", "--import", "tsx", join(ROOT, "bench", "inproc.ts"), JSON.stringify(job)],
     {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "inherit"],

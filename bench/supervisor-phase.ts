@@ -10,6 +10,22 @@ export interface SupervisorResult {
   tickMs: Spread;
   /** Operations the ticks closed: 0, as no exit is within reach (a tick that only watches). */
   closedDuringTicks: number;
+  /**
+   * What each open operation adds to the process, measured after a full garbage collection before
+   * the first submit and after the last: JavaScript heap, and resident memory (heap, SQLite's page
+   * cache and everything native), in bytes per open operation.
+   */
+  memoryPerOpen: { heapBytes: number; rssBytes: number };
+}
+
+/** Heap and resident bytes after a full collection (the phase's node runs with --expose-gc). */
+function settledMemory(): { heap: number; rss: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error("phase 4 measures memory after a full GC: run node with --expose-gc");
+  gc();
+  gc();
+  const { heapUsed, rss } = process.memoryUsage();
+  return { heap: heapUsed, rss };
 }
 
 /**
@@ -23,6 +39,7 @@ export async function measureSupervisor(open: number): Promise<SupervisorResult>
   try {
     const strategies = config.strategies;
     const instruments = Object.keys(config.instruments);
+    const empty = settledMemory();
     for (let i = 0; i < open; i++) {
       const instrument = instruments[i % instruments.length]!;
       const price = Number(config.instruments[instrument]!.initialPrice);
@@ -31,13 +48,23 @@ export async function measureSupervisor(open: number): Promise<SupervisorResult>
       await app.service.submit({ ...body, size: "0.01" }, "bench");
     }
     const before = app.service.open.size;
+    const full = settledMemory();
+    const memoryPerOpen = {
+      heapBytes: Math.round((full.heap - empty.heap) / before),
+      rssBytes: Math.round((full.rss - empty.rss) / before),
+    };
     const ms: number[] = [];
     for (let i = 0; i < TICKS + 2; i++) {
       const started = performance.now();
       await app.supervisor.tick();
       if (i >= 2) ms.push(performance.now() - started);
     }
-    return { open: before, tickMs: spread(ms), closedDuringTicks: before - app.service.open.size };
+    return {
+      open: before,
+      tickMs: spread(ms),
+      closedDuringTicks: before - app.service.open.size,
+      memoryPerOpen,
+    };
   } finally {
     await close();
   }

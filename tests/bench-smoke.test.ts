@@ -84,6 +84,8 @@ describe("npm run bench, smoke run", () => {
     for (const s of supervisor!) {
       expect(s.tickMs.median).toBeGreaterThan(0);
       expect(s.closedDuringTicks).toBe(0);
+      // Each open operation is held in memory (its row, its ledger entry): it costs some heap.
+      expect(s.memoryPerOpen.heapBytes).toBeGreaterThan(0);
     }
     expect(risk!.acceptedFixedNs).toBeGreaterThan(0);
     expect(risk!.rejectedNs).toBeGreaterThan(0);

@@ -85,6 +85,26 @@ describe("the daily aggregates", () => {
     expect(read()).toEqual(booked);
   });
 
+  it("rebuilds in one transaction: one that fails part way leaves every aggregate as it was", () => {
+    const db = openDatabase({ path: ":memory:" });
+    const insert = db.prepare(
+      `INSERT INTO operations (id, client_id, strategy, instrument, side, size, status, notional, request_hash,
+         created_at, opened_at, closed_at, pnl)
+       VALUES (?, ?, 'a', 'BTC-USD', 'buy', 1, 'closed', 1, 'h', ?, ?, ?, ?)`,
+    );
+    for (let i = 0; i < 3; i++) insert.run(`op-${i}`, `c-${i}`, T0, T0, T0 + i * 86_400_000, 100n);
+    rebuildPerformanceAggregates(db);
+    const before = db.prepare("SELECT * FROM equity_daily ORDER BY day, strategy").all();
+    // The third day's fold fails: the two before it must not stay rebuilt half way.
+    db.exec(`CREATE TRIGGER fail_third AFTER INSERT ON equity_daily WHEN NEW.day = '2026-11-03'
+      BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`);
+    db.exec("UPDATE operations SET pnl = 200");
+    expect(() => rebuildPerformanceAggregates(db)).toThrow(/disk I\/O error/);
+    expect(db.inTransaction).toBe(false);
+    expect(db.prepare("SELECT * FROM equity_daily ORDER BY day, strategy").all()).toEqual(before);
+    expect(db.prepare("SELECT SUM(gross_profit) FROM performance_daily").pluck().get()).toBe(300n);
+  });
+
   it("rebuilds the equity folds page by page from the index, never a scan of the table per page", () => {
     const db = openDatabase({ path: ":memory:" });
     const plan = db.prepare(`EXPLAIN QUERY PLAN ${EQUITY_PAGE}`).all(-1n, "") as { detail: string }[];

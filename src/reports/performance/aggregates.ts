@@ -133,9 +133,14 @@ export class PerformanceAggregates {
 /**
  * Fills every daily aggregate of the closes from the operations table: the migration that adds
  * them, and databases seeded without booking closes one by one. Rejections and cooldowns leave
- * no row to rebuild them from; they are kept as they are.
+ * no row to rebuild them from; they are kept as they are. In one transaction (a savepoint inside a
+ * caller's): two upserts per close each committed alone took 160 µs apiece.
  */
 export function rebuildPerformanceAggregates(db: Db): void {
+  db.transaction(() => rebuildAll(db))();
+}
+
+function rebuildAll(db: Db): void {
   db.exec(`
     DELETE FROM performance_daily;
     INSERT INTO performance_daily
