@@ -16,6 +16,13 @@ import { CountingSpanExporter, CountingSpanProcessor, SpanBudget } from "./span-
 /** Name of the tracer (instrumentation scope) of opsguard's own spans. */
 export const TRACER_NAME = "opsguard";
 
+/**
+ * Spans per OTLP export. The exporter turns a whole batch into JSON in one synchronous call on the
+ * event loop: 512 spans (the SDK's default) took 2–7 ms each under load, every request behind it
+ * waiting; 128 take a quarter of that, for the same CPU in all.
+ */
+const EXPORT_BATCH_SPANS = 128;
+
 /** What {@link startTracing} needs: the config and the resource attributes of every span. */
 export interface TracingOptions {
   config: TracesConfig;
@@ -69,7 +76,7 @@ export function startTracing({ config, service, version, env, onDropped }: Traci
   const processor = new CountingSpanProcessor(
     new BatchSpanProcessor(exporter, {
       maxQueueSize: config.maxQueueSize,
-      maxExportBatchSize: Math.min(512, config.maxQueueSize),
+      maxExportBatchSize: Math.min(EXPORT_BATCH_SPANS, config.maxQueueSize),
       scheduledDelayMillis: 1000,
       // Longer than the exporter's own deadline, so a give-up is always counted there first.
       exportTimeoutMillis: config.exportTimeoutMs + 1000,
