@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, statSync } from "node:fs";
 import { getPriority } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -125,7 +125,15 @@ export async function copyDatabase(
   } finally {
     db.close();
   }
-  return prepareCopy(destination, runId, finishedAt);
+  const prepared = prepareCopy(destination, runId, finishedAt);
+  // On disk before restic reads it: here, as syncing hundreds of megabytes takes a while.
+  const fd = openSync(destination, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return prepared;
 }
 
 /** Every regular file under each of `roots` (or the root itself), with its absolute path, size and sha256. */

@@ -1,5 +1,5 @@
-import { chmodSync, closeSync, fsyncSync, openSync } from "node:fs";
-import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmodSync } from "node:fs";
+import { copyFile, mkdir, open, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { GroupCommit } from "../platform/group-commit.js";
 import { buildManifest, type Manifest } from "./manifest.js";
@@ -63,7 +63,6 @@ export async function stageSnapshot(input: StageInput): Promise<Staged> {
   chmodSync(database, 0o600);
   if (prepared.quickCheck !== "ok")
     throw new Error(`the database copy failed its quick_check: ${prepared.quickCheck}`);
-  fsyncFile(database);
   if (input.configPath) {
     await copyFile(input.configPath, join(stagingDir, STAGED.config));
     chmodSync(join(stagingDir, STAGED.config), 0o600);
@@ -80,15 +79,16 @@ export async function stageSnapshot(input: StageInput): Promise<Staged> {
   });
   const manifestPath = join(stagingDir, STAGED.manifest);
   await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-  fsyncFile(manifestPath);
+  await fsyncFile(manifestPath);
   return { manifest, paths: [stagingDir, ...input.paths] };
 }
 
-function fsyncFile(path: string): void {
-  const fd = openSync(path, "r");
+/** Waits until the file is on disk, on libuv's threads: never a stall of the event loop. */
+async function fsyncFile(path: string): Promise<void> {
+  const file = await open(path, "r");
   try {
-    fsyncSync(fd);
+    await file.sync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
