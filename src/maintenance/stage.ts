@@ -38,8 +38,7 @@ export interface Staged {
 
 /**
  * Stages a consistent snapshot: a copy of the database made in a worker thread (SQLite's backup
- * API in one read transaction of a connection of its own, at most half of that thread's time, see
- * {@link copyDatabase}) while trading goes on — every operation
+ * API in one read transaction of a connection of its own, see {@link copyDatabase}) while trading goes on — every operation
  * acknowledged before the copy started is in it, since an answer is sent only once its rows are
  * committed — plus the config file and a manifest with each file's sha256 and the database's
  * facts. The copy is checked (`quick_check`) and fsynced before it is handed on; restic never
