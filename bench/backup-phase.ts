@@ -91,7 +91,7 @@ export interface BackupResults {
  * repository's first, every byte new). Then, in an order that alternates by round, the submit
  * load of the submit phase (wrk, closed loop, saturating) without a backup, and with one started
  * by `POST /v1/backups` when the warm-up ends; that window lasts until the backup ends, or
- * `durationSec` at most, when the load stops and the backup is left to finish alone. The window
+ * `backupWindowSec` at most, when the load stops and the backup is left to finish alone. The window
  * without a backup is as long as the last window with one.
  */
 export async function runBackupPhase(
@@ -116,7 +116,7 @@ export async function runBackupPhase(
     };
     let first: IdleBackup | undefined;
     const rounds: BackupRound[] = [];
-    let windowSec = options.durationSec;
+    let windowSec = options.backupWindowSec;
     for (let r = 1; r <= options.backupRounds; r++) {
       let dataDir = "";
       const target = await startOpsguard(
@@ -204,7 +204,7 @@ async function loadDuringBackup(
   const window = await loadWindow(
     target,
     options,
-    options.durationSec,
+    options.backupWindowSec,
     prefix,
     async () => {
       from = markCpu(target);

@@ -37,6 +37,8 @@ export interface BenchOptions {
    * order; each costs a backup of the whole database. @default 2
    */
   backupRounds: number;
+  /** Longest window of phase 7's load during a backup (it ends with the backup). @default 30 */
+  backupWindowSec: number;
   /**
    * Operations in the database of the security-check phase (seeded, all closed): what
    * `integrity_check` and the walk of the audit chain read. @default 200000
@@ -106,6 +108,7 @@ const DEFAULTS: BenchOptions = {
   riskTimeMs: 1000,
   backupOperations: 1_000_000,
   backupRounds: 2,
+  backupWindowSec: 30,
   securityOperations: 200_000,
   securityRounds: 5,
   reportsOperations: 1_000_000,
@@ -136,6 +139,7 @@ const KNOBS = {
   "risk-time": ["riskTimeMs", "number"],
   "backup-operations": ["backupOperations", "number"],
   "backup-rounds": ["backupRounds", "number"],
+  "backup-window": ["backupWindowSec", "number"],
   "security-operations": ["securityOperations", "number"],
   "security-rounds": ["securityRounds", "number"],
   "reports-operations": ["reportsOperations", "number"],

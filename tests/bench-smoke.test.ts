@@ -112,9 +112,8 @@ describe("npm run bench, smoke run", () => {
       expect(window.acceptedShare).toBeGreaterThanOrEqual(0.999);
       expect(window.loop.maxMs).toBeGreaterThan(0);
     }
-    // Under saturating load the backup may fail to copy the database (see BENCHMARKS.md); either
-    // way it has ended, and its end is recorded.
-    expect(["succeeded", "failed"]).toContain(backup!.rounds[0]!.backup.status);
+    // The copy runs on a connection of its own: saturating load does not keep it from ending.
+    expect(backup!.rounds[0]!.backup.status).toBe("succeeded");
     expect(backup!.rpsRatio).toBeGreaterThan(0);
 
     expect(security!.database.operations).toBe(2000);
