@@ -91,7 +91,8 @@ export function checkTargets(results: Omit<BenchResults, "targets">): TargetChec
       met: largestScrape.openMetricsMs.median < 25,
     });
   }
-  const largestTick = supervisor?.at(-1);
+  // The target is set at 10,000 open (larger books are measured for memory and the longest turn).
+  const largestTick = supervisor?.filter((s) => s.open <= 10_000).at(-1);
   if (largestTick) {
     checks.push({
       name: `supervision tick, ${largestTick.open} open operations`,
@@ -252,12 +253,13 @@ export function formatResults(results: BenchResults): string {
   }
   if (results.supervisor) {
     table(
-      ["supervision tick", "p50", "p95", "max", "memory per open operation: heap / resident"],
+      ["supervision tick", "p50", "p95", "max", "longest turn", "memory per open operation: heap / resident"],
       results.supervisor.map((s) => [
         `${s.open} open`,
         ms(s.tickMs.median),
         ms(s.tickMs.p95),
         ms(s.tickMs.max),
+        ms(s.longestTurnMs),
         `${(s.memoryPerOpen.heapBytes / 1024).toFixed(1)} / ${(s.memoryPerOpen.rssBytes / 1024).toFixed(1)} KiB`,
       ]),
     );

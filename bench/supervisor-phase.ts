@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { buildApp, submitBody } from "./inproc-app.js";
 import { spread, type Spread } from "./stats.js";
 
@@ -6,8 +7,10 @@ const TICKS = 15;
 
 export interface SupervisorResult {
   open: number;
-  /** One `Supervisor.tick()`, milliseconds. */
+  /** One `Supervisor.tick()`, milliseconds, from its start to the end of all it started. */
   tickMs: Spread;
+  /** The event loop's longest delay during the timed ticks: the longest a tick held it. */
+  longestTurnMs: number;
   /** Operations the ticks closed: 0, as no exit is within reach (a tick that only watches). */
   closedDuringTicks: number;
   /**
@@ -54,16 +57,21 @@ export async function measureSupervisor(open: number): Promise<SupervisorResult>
       rssBytes: Math.round((full.rss - empty.rss) / before),
     };
     const ms: number[] = [];
+    const delay = monitorEventLoopDelay({ resolution: 1 });
     for (let i = 0; i < TICKS + 2; i++) {
+      if (i === 2) delay.enable();
       const started = performance.now();
       await app.supervisor.tick();
       if (i >= 2) ms.push(performance.now() - started);
     }
+    delay.disable();
+    const longestTurnMs = Math.round((delay.max / 1e6) * 100) / 100;
     return {
       open: before,
       tickMs: spread(ms),
       closedDuringTicks: before - app.service.open.size,
       memoryPerOpen,
+      longestTurnMs,
     };
   } finally {
     await close();

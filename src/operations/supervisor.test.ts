@@ -74,6 +74,27 @@ describe("Supervisor", () => {
     expect(after).toContain('opsguard_unrealized_pnl{instrument="ETH-USD"} -2');
   });
 
+  it("values a large book in slices, giving the event loop turns between them", async () => {
+    const { executor, submit } = await setup();
+    const id = await submit({ side: "buy", size: "0.5" });
+    const op = t.app.service.open.get(id)!;
+    for (let i = 0; i < 4_999; i++) t.app.service.open.set(`${id}-${i}`, { ...op, id: `${id}-${i}` });
+    executor.setPrice("BTC-USD", 6_520_000n); // +200 × 0.5 = +100 each
+    let turns = 0;
+    let ticking = true;
+    const count = (): void => {
+      turns++;
+      if (ticking) setImmediate(count);
+    };
+    setImmediate(count);
+    const before = turns;
+    await t.app.supervisor.tick();
+    ticking = false;
+    expect(t.app.supervisor.unrealized.get("BTC-USD")).toBe(500_000);
+    expect(turns - before).toBeGreaterThanOrEqual(2); // 5,000 checks in three slices
+    for (let i = 0; i < 4_999; i++) t.app.service.open.delete(`${id}-${i}`);
+  });
+
   it("books the supervisor's closes into P&L and pattern accuracy", async () => {
     const { executor, submit } = await setup();
     await submit({ side: "buy", takeProfit: "65100", pattern: "double-bottom" });

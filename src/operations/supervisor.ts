@@ -1,3 +1,4 @@
+import { setImmediate as setImmediatePromise } from "node:timers/promises";
 import { context, ROOT_CONTEXT, SpanKind, type Tracer } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import type { Executor } from "../execution/executor.js";
@@ -20,6 +21,9 @@ export interface SupervisorOptions {
   /** Time between two ticks. */
   intervalMs: number;
 }
+
+/** Operations checked in one turn of the event loop before the next slice waits for a turn. */
+const CHECK_SLICE = 2_000;
 
 /** How often one failing instrument's quote is logged, at most. */
 const QUOTE_ERROR_LOG_INTERVAL_MS = 60_000;
@@ -45,20 +49,32 @@ export class Supervisor {
 
   start(): void {
     if (this.timer) return;
+    const track = (work: Promise<unknown>): void => {
+      this.background.add(work);
+      void work.finally(() => this.background.delete(work));
+    };
     const loop = (): void => {
-      try {
-        for (const work of this.pass()) {
-          this.background.add(work);
-          void work
-            .catch((error: unknown) =>
-              this.options.logger.error("supervisor check failed", { event: "supervisor.error", err: error }),
-            )
-            .finally(() => this.background.delete(work));
-        }
-      } catch (error) {
-        this.options.logger.error("supervisor tick failed", { event: "supervisor.error", err: error });
-      }
-      if (this.timer) this.timer = setTimeout(loop, this.options.intervalMs);
+      const passing = this.pass().then(
+        (started) => {
+          for (const work of started) {
+            track(
+              work.catch((error: unknown) =>
+                this.options.logger.error("supervisor check failed", {
+                  event: "supervisor.error",
+                  err: error,
+                }),
+              ),
+            );
+          }
+        },
+        (error: unknown) =>
+          this.options.logger.error("supervisor tick failed", { event: "supervisor.error", err: error }),
+      );
+      track(passing);
+      // The next pass is timed from the end of this one's own work, not of what it started.
+      void passing.then(() => {
+        if (this.timer) this.timer = setTimeout(loop, this.options.intervalMs);
+      });
     };
     this.timer = setTimeout(loop, this.options.intervalMs);
   }
@@ -67,26 +83,30 @@ export class Supervisor {
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.background]);
+    // A pass under way adds what it starts when it ends: wait until nothing is left.
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 
   /** One pass over every open operation, plus reconciliation; resolves once all it started is done. */
   async tick(): Promise<void> {
-    await Promise.allSettled(this.pass());
+    await Promise.allSettled(await this.pass());
   }
 
   /**
    * Starts a close for each operation past its time limit (no price needed), a quote for every
    * other instrument with open operations (each checked when its quote arrives), and the
-   * reconciliations that are due. Returns what it started; each settles, failures are logged
-   * where they happen.
+   * reconciliations that are due, in slices of {@link CHECK_SLICE} operations with a turn of the
+   * event loop between them. Returns what it started; each settles, failures are logged where they
+   * happen.
    */
-  private pass(): Promise<unknown>[] {
+  private async pass(): Promise<Promise<unknown>[]> {
     const { service, clock } = this.options;
     const now = clock.now();
     const work: Promise<unknown>[] = [];
     const watched = new Map<string, Operation[]>();
+    let index = 0;
     for (const op of service.open.values()) {
+      if (index++ > 0 && index % CHECK_SLICE === 0) await setImmediatePromise();
       if (op.entryPrice === null || op.closeRequestedAt !== null) continue;
       if (timeLimitReached(op, now)) {
         work.push(this.intervene(op.id, "timeout"));
@@ -127,8 +147,11 @@ export class Supervisor {
     const scales = limits.instruments.get(instrument)!;
     const closes: Promise<unknown>[] = [];
     let unrealized = 0n;
-    for (const op of ops) {
-      // It may have been closed, or its close requested, while the quote was on its way.
+    for (const [index, op] of ops.entries()) {
+      // A turn for the requests between slices: a check costs about a microsecond, so a book of
+      // 100,000 open operations would otherwise hold the event loop for 80-190 ms each tick.
+      if (index > 0 && index % CHECK_SLICE === 0) await setImmediatePromise();
+      // It may have been closed, or its close requested, while the quote or a turn went by.
       if (!service.open.has(op.id) || op.entryPrice === null || op.closeRequestedAt !== null) continue;
       const reason = exitTriggered(op, price, now);
       if (reason) {
