@@ -116,7 +116,7 @@ async function runClient(
  * time 2 ms apart; 500 and 1,000 req/s) is sent on a schedule by an open-loop client in a process
  * of its own, against the bare Hono route (the floor) and against opsguard with everything on
  * (traces, 100% sampled, and logs to local sinks that answer at once), each on a fresh server;
- * and against each other variant of `--variants` (quiet, traces, logs, unsampled).
+ * and against each other variant of `--variants` (quiet, traces, logs, unsampled, sampled10).
  */
 export async function runOpenLoopPhase(
   options: BenchOptions,

@@ -90,7 +90,7 @@ export type Phase = (typeof PHASES)[number];
  * traces, only logs, or traces exported but none sampled (what the tracing machinery costs by
  * itself), to see where the cost of telemetry goes.
  */
-export const VARIANTS = ["bare", "full", "quiet", "traces", "logs", "unsampled"] as const;
+export const VARIANTS = ["bare", "full", "quiet", "traces", "logs", "unsampled", "sampled10"] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 const DEFAULTS: BenchOptions = {

@@ -13,6 +13,7 @@ export const VARIANT_NAMES: Record<Variant, string> = {
   traces: "opsguard, traces only",
   logs: "opsguard, logs only",
   unsampled: "opsguard, traces on, sample ratio 0",
+  sampled10: "opsguard, traces and logs exported, 10% of traces sampled",
 };
 
 /** One measured run of one server. */
@@ -197,6 +198,7 @@ export function startVariant(
     traces: { traces: sinks.otlp.url },
     logs: { loki: sinks.loki.url },
     unsampled: { traces: sinks.otlp.url, sampleRatio: 0 },
+    sampled10: { traces: sinks.otlp.url, loki: sinks.loki.url, sampleRatio: 0.1 },
   } as const;
   return startOpsguard(name, endpoints[variant]);
 }

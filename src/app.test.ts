@@ -1,7 +1,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ScriptedExecutor, startTestApp, submitBody, tempDir, testConfig, type TestApp } from "../tests/harness.js";
+import {
+  ScriptedExecutor,
+  startTestApp,
+  submitBody,
+  tempDir,
+  testConfig,
+  type TestApp,
+} from "../tests/harness.js";
 import { createApp } from "./app.js";
 import { createSilentLogger } from "./platform/logger.js";
 
@@ -21,7 +28,9 @@ describe("service routes", () => {
   it("never checkpoints in a commit: its checkpoint thread moves the WAL and counts each one", async () => {
     t = await startTestApp({}, { executor: new ScriptedExecutor() });
     expect(t.app.db.pragma("wal_autocheckpoint", { simple: true })).toBe(0n);
-    expect((await t.call("POST", "/v1/operations", { role: "operator", body: submitBody() })).status).toBe(201);
+    expect((await t.call("POST", "/v1/operations", { role: "operator", body: submitBody() })).status).toBe(
+      201,
+    );
     expect(await t.app.checkpointer.runOnce()).toMatchObject({ outcome: "complete" });
     const counted = await t.app.registry.getSingleMetricAsString("opsguard_wal_checkpoints_total");
     expect(counted).toContain('opsguard_wal_checkpoints_total{outcome="complete"} 1');

@@ -3,12 +3,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { context, propagation, trace, TraceFlags, type Tracer } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { NodeSDK } from "@opentelemetry/sdk-node";
 import {
   BatchSpanProcessor,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import type { TracesConfig } from "../config/schema.js";
 import { CountingSpanExporter, CountingSpanProcessor, SpanBudget } from "./span-drops.js";
@@ -45,9 +45,11 @@ export interface Tracing {
 }
 
 /**
- * Starts OpenTelemetry tracing when an endpoint is configured: the NodeSDK with an OTLP/HTTP
- * exporter behind a bounded, counted batch processor, W3C trace-context propagation and the
- * resource attributes Tempo and Grafana key on. Without an endpoint nothing is registered: the API
+ * Starts OpenTelemetry tracing when an endpoint is configured: the Node tracer provider with an
+ * OTLP/HTTP exporter behind a bounded, counted batch processor, W3C trace-context propagation and
+ * the resource attributes Tempo and Grafana key on. The tracer provider alone, not the whole
+ * `sdk-node`: that one also loads gRPC, protobuf, Zipkin, Prometheus and the OTLP metric and log
+ * exporters, none of which opsguard uses. Without an endpoint nothing is registered: the API
  * hands out no-op spans, which cost next to nothing.
  *
  * No auto-instrumentation is loaded, so nothing depends on module patching under ESM: the HTTP
@@ -83,7 +85,7 @@ export function startTracing({ config, service, version, env, onDropped }: Traci
     }),
     budget,
   );
-  const sdk = new NodeSDK({
+  const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: service,
       [ATTR_SERVICE_VERSION]: version,
@@ -93,13 +95,9 @@ export function startTracing({ config, service, version, env, onDropped }: Traci
     }),
     spanProcessors: [processor],
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampleRatio) }),
-    instrumentations: [],
-    // Metrics go to Prometheus through prom-client and logs to Loki through winston: without these
-    // the SDK would set up OTLP metric and log exporters to localhost:4318 by default.
-    metricReaders: [],
-    logRecordProcessors: [],
   });
-  sdk.start();
+  // The global tracer provider, AsyncLocalStorage context and W3C trace-context propagation.
+  provider.register();
   let stopped: Promise<void> | undefined;
   return {
     tracer: trace.getTracer(TRACER_NAME, version),
@@ -109,7 +107,7 @@ export function startTracing({ config, service, version, env, onDropped }: Traci
     },
     shutdown(deadlineMs) {
       stopped ??= Promise.race([
-        sdk.shutdown().catch(() => undefined),
+        provider.shutdown().catch(() => undefined),
         sleep(deadlineMs, undefined, { ref: false }),
       ]).then(() => {
         // Leave the globals free for the next start (tests start several in one process).
