@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { checkEnvironment } from "./cli/check.js";
+import { ALERT_RECEIVER_USAGE, startAlertReceiver } from "./cli/alert-receiver.js";
 import { BACKUP_USAGE, runBackupCommand } from "./cli/backup.js";
 import { runDemo } from "./cli/demo.js";
 import { REPORT_USAGE, runReportCommand } from "./cli/report.js";
@@ -28,6 +29,7 @@ Commands:
   security check|baseline     security checks and the integrity baseline: see below
   report performance|system|logs
                               reports with recommendations: see below
+  alert-receiver              the stack's webhook for Alertmanager: see below
 
 Options:
   --config FILE   YAML config (default: opsguard.yaml if present, or OPSGUARD_CONFIG)
@@ -41,7 +43,9 @@ ${BACKUP_USAGE}
 
 ${SECURITY_USAGE}
 
-${REPORT_USAGE}`;
+${REPORT_USAGE}
+
+${ALERT_RECEIVER_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -60,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
       from: { type: "string" },
       format: { type: "string" },
       out: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -134,6 +140,13 @@ async function main(argv: string[]): Promise<number> {
         },
         { out: (line) => console.log(line), err: process.stderr },
       );
+    case "alert-receiver": {
+      const receiver = await startAlertReceiver(load(), { host: values.host, port: values.port });
+      const stop = (): void => void receiver.close().then(() => process.exit(0));
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+      return -1;
+    }
     default:
       throw new UsageError(`unknown command: ${command}\n\n${USAGE}`);
   }

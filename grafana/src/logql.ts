@@ -1,3 +1,5 @@
+import { ALERT_RECEIVER_SERVICE } from "../../src/alerts/receiver.js";
+
 /**
  * LogQL building blocks. opsguard's log streams carry exactly three labels (`service`, `env`,
  * `level`); everything else (`event`, `trace_id`, `operationId`, …) is in the JSON line.
@@ -17,4 +19,9 @@ export function stream(...matchers: string[]): string {
  */
 export function eventLines(event: string, ...matchers: string[]): string {
   return `${stream(...matchers)} |= "${event}" | json | event="${event}"`;
+}
+
+/** Every alert Alertmanager notified, firing or resolved, as the stack's receiver logged it. */
+export function alertNotificationLines(): string {
+  return `{service="${ALERT_RECEIVER_SERVICE}", env=~"$env"} |= "alert.notification" | json | event="alert.notification"`;
 }

@@ -1,6 +1,8 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { buildDashboard, drillDown } from "./frame.js";
+import { alertNotificationLines } from "./logql.js";
 import {
+  logsPanel,
   UNITS,
   UTILIZATION_THRESHOLDS,
   statPanel,
@@ -29,8 +31,8 @@ export function overviewDashboard(): dashboard.Dashboard {
     uid: "opsguard-overview",
     title: "opsguard / Overview",
     description:
-      "Golden signals of the API, the trading state, equity and P&L, and the opsguard alerts firing now.",
-    variables: ["instance"],
+      "Golden signals of the API, the trading state, equity and P&L, the opsguard alerts firing now and every alert notified.",
+    variables: ["instance", "env"],
     tradingStateAnnotations: true,
     rows: [
       {
@@ -249,6 +251,17 @@ export function overviewDashboard(): dashboard.Dashboard {
             },
             [prom(FIRING_ALERTS, undefined, { instant: true, table: true })],
             { hide: ["__name__", "alertstate", "Value"] },
+          ),
+          logsPanel(
+            {
+              title: "Alert notifications",
+              description:
+                "Every alert Alertmanager notified, firing (warn) or resolved (info), as the stack's receiver (opsguard alert-receiver) logged it: the alert, its instance, summary and runbook link. Real receivers (Slack, email, PagerDuty) are set up in alertmanager/alertmanager.yml (docs/alerting.md).",
+              unit: UNITS.none,
+              width: 24,
+              height: 8,
+            },
+            alertNotificationLines(),
           ),
         ],
       },

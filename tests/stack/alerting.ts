@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
@@ -23,6 +25,76 @@ export interface WebhookNotification {
   receiver: string;
   status: string;
   alerts: WebhookAlert[];
+}
+
+/** One line the stack's alert receiver (`opsguard alert-receiver`) wrote for one alert. */
+export interface AlertLine {
+  event: string;
+  level: string;
+  msg: string;
+  service: string;
+  receiver: string;
+  path: string;
+  status: "firing" | "resolved";
+  alertname: string;
+  labels: Record<string, string>;
+  summary?: string;
+  description?: string;
+  runbookUrl?: string;
+  startsAt: string;
+}
+
+/** `opsguard alert-receiver` from the build, on a free loopback port, with the lines it wrote. */
+export interface LoggingAlertReceiver {
+  url: string;
+  /** Every `alert.notification` line so far, parsed. */
+  lines: AlertLine[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the stack's own alert receiver as the compose file runs it (`opsguard alert-receiver`,
+ * built), and reads its log lines (JSON on stdout) as they come.
+ */
+export async function startLoggingAlertReceiver(main: string, cwd: string): Promise<LoggingAlertReceiver> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [main, "alert-receiver", "--port", String(port)], {
+    cwd,
+    env: { PATH: process.env.PATH, OPSGUARD_LOGGING_CONSOLE_FORMAT: "json" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: AlertLine[] = [];
+  let started = false;
+  // Info lines go to stdout, warnings (a firing alert) to stderr: both are read, line by line.
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = "";
+    stream.setEncoding("utf8").on("data", (text: string) => {
+      pending += text;
+      const complete = pending.split("\n");
+      pending = complete.pop()!;
+      for (const raw of complete) {
+        if (!raw.startsWith("{")) continue;
+        const line = JSON.parse(raw) as AlertLine;
+        if (line.event === "alert_receiver.started") started = true;
+        if (line.event === "alert.notification") lines.push(line);
+      }
+    });
+  }
+  const exited = once(child, "exit");
+  const deadline = Date.now() + 10_000;
+  while (!started) {
+    if (child.exitCode !== null) throw new Error(`opsguard alert-receiver exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error("opsguard alert-receiver did not start within 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    lines,
+    async close() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }
 
 /** An in-process HTTP server that records every notification Alertmanager posts to it. */

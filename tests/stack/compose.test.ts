@@ -28,7 +28,16 @@ interface Mount {
   target: string;
 }
 
-const SERVICES = ["opsguard", "opsguard-demo", "prometheus", "alertmanager", "grafana", "loki", "tempo"];
+const SERVICES = [
+  "opsguard",
+  "opsguard-demo",
+  "alert-receiver",
+  "prometheus",
+  "alertmanager",
+  "grafana",
+  "loki",
+  "tempo",
+];
 
 /** `docker-compose … config`, failing loudly if docker-compose is missing or rejects the file. */
 function composeConfig(...extra: string[]): ComposeFile {
@@ -130,7 +139,7 @@ describe("docker-compose.yml", () => {
   it("pins every image, builds opsguard from the Dockerfile, and gives every service a health check", () => {
     for (const [name, service] of Object.entries(compose.services)) {
       expect(service.healthcheck?.test, `${name} health check`).toBeTruthy();
-      if (name.startsWith("opsguard")) {
+      if (name.startsWith("opsguard") || name === "alert-receiver") {
         expect(service.build, name).toBeTruthy();
         continue;
       }
@@ -164,6 +173,30 @@ describe("docker-compose.yml", () => {
       expect(config.telemetry.traces.endpoint, name).toBe("http://tempo:4318/v1/traces");
     }
     expect(demo.services["opsguard-demo"]!.environment?.OPSGUARD_ENV).toBe("demo");
+  });
+});
+
+describe("alert delivery out of the box", () => {
+  it("points every Alertmanager webhook at the stack's receiver, which logs to Loki", () => {
+    const compose = composeConfig();
+    const receiver = compose.services["alert-receiver"]!;
+    const command = receiver.command ?? [];
+    expect(command.slice(0, 1)).toEqual(["alert-receiver"]);
+    const port = command[command.indexOf("--port") + 1];
+    expect(port).toMatch(/^\d+$/);
+    const alertmanager = readYaml<{ receivers: { name: string; webhook_configs?: { url: string }[] }[] }>(
+      join(REPO, "alertmanager", "alertmanager.yml"),
+    );
+    for (const { name, webhook_configs: webhooks = [] } of alertmanager.receivers) {
+      expect(
+        webhooks.map((w) => w.url),
+        name,
+      ).toEqual([`http://alert-receiver:${port}/${name}`]);
+    }
+    const environment = Object.fromEntries(
+      Object.entries(receiver.environment ?? {}).map(([k, v]) => [k, v ?? ""]),
+    );
+    expect(loadConfig({ env: environment }).config.logging.loki.url).toBe("http://loki:3100");
   });
 });
 

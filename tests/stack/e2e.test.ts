@@ -2,15 +2,15 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { startChild, type Child } from "../process.js";
+import { MAIN, startChild, type Child } from "../process.js";
 import {
   listAlerts,
   startAlertmanager,
-  startAlertReceiver,
+  startLoggingAlertReceiver,
   writeAlertmanagerConfig,
-  type AlertReceiver,
+  type AlertLine,
+  type LoggingAlertReceiver,
   type RunningAlertmanager,
-  type WebhookAlert,
 } from "./alerting.js";
 import {
   dashboardQueries,
@@ -26,7 +26,8 @@ import { makeTempDir, pollUntilEmpty, readYaml, waitFor } from "./tools.js";
 /**
  * The whole monitoring path with real processes: `opsguard demo` → Prometheus (the repository's
  * prometheus.yml and rules, scraping every second) → Alertmanager (the repository's routes and
- * inhibitions, webhooks pointed at an in-process receiver). After a short run, every recording
+ * inhibitions, webhooks pointed at the stack's own receiver, `opsguard alert-receiver`, whose log
+ * lines the test reads). After a short run, every recording
  * rule and every Prometheus query of the Grafana dashboards has data.
  */
 
@@ -102,7 +103,7 @@ function intervalVariables(rangeSeconds: number): Record<string, string> {
 
 describe("opsguard demo → Prometheus → Alertmanager", () => {
   let root: ReturnType<typeof makeTempDir>;
-  let receiver: AlertReceiver;
+  let receiver: LoggingAlertReceiver;
   let alertmanager: RunningAlertmanager;
   let opsguard: Child;
   let prometheus: RunningPrometheus;
@@ -129,7 +130,7 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
     root = makeTempDir();
     const dataDir = join(root.path, "opsguard");
     mkdirSync(dataDir);
-    receiver = await startAlertReceiver();
+    receiver = await startLoggingAlertReceiver(MAIN, root.path);
     [alertmanager, opsguard] = await Promise.all([
       startAlertmanager(writeAlertmanagerConfig(root.path, receiver.url), root.path),
       // The paper market's seed, explicit: its failures (1% of opens and closes in the demo) are
@@ -255,26 +256,31 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
     const halt = await api("PUT", "/v1/risk/state", { state: "halted", reason: "stack e2e test" });
     expect(halt.status, await halt.text()).toBe(200);
 
-    // 1. The halt reaches the pager, with the labels and annotations of the rule.
-    const isOurHalt = (a: WebhookAlert): boolean =>
-      a.labels.alertname === "OpsguardTradingHalted" &&
-      a.status === "firing" &&
-      Date.parse(a.startsAt) >= haltedAt - 2_000;
-    const notified = await waitFor("OpsguardTradingHalted to reach the receiver", () =>
-      receiver.notifications.find((n) => n.alerts.some(isOurHalt)),
+    // 1. The halt reaches the pager through the stack's receiver, as one log line with the labels
+    // and annotations of the rule.
+    const isOurHalt = (line: AlertLine): boolean =>
+      line.alertname === "OpsguardTradingHalted" &&
+      line.status === "firing" &&
+      Date.parse(line.startsAt) >= haltedAt - 2_000;
+    const notified = await waitFor("OpsguardTradingHalted to reach the receiver's log", () =>
+      receiver.lines.find(isOurHalt),
     );
-    expect(notified.path).toBe("/oncall-pager");
-    expect(notified.receiver).toBe("oncall-pager");
-    const alert = notified.alerts.find(isOurHalt)!;
-    expect(alert.labels).toMatchObject({
+    expect(notified).toMatchObject({
+      level: "warn",
+      service: "opsguard-alert-receiver",
+      path: "oncall-pager",
+      receiver: "oncall-pager",
+      msg: expect.stringMatching(/^alert firing: OpsguardTradingHalted on 127\.0\.0\.1:/),
+    });
+    expect(notified.labels).toMatchObject({
       severity: "page",
       service: "opsguard",
       job: "opsguard",
       state: "halted",
     });
-    expect(alert.annotations.summary).toBe("Trading is halted");
-    expect(alert.annotations.description).toContain(`127.0.0.1:${opsguard.port} is halted`);
-    expect(alert.annotations.runbook_url).toBe(
+    expect(notified.summary).toBe("Trading is halted");
+    expect(notified.description).toContain(`127.0.0.1:${opsguard.port} is halted`);
+    expect(notified.runbookUrl).toBe(
       "https://github.com/opsguard/opsguard/blob/main/docs/runbook.md#opsguardtradinghalted",
     );
 
@@ -323,8 +329,8 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
 
     // 4. ...and never notifies it: several group intervals (1s here) pass without it.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
-    const leaked = receiver.notifications.flatMap((n) =>
-      n.alerts.filter((a) => a.labels.alertname === INHIBITED_ALERT && a.labels.reason === "UNKNOWN_PATTERN"),
+    const leaked = receiver.lines.filter(
+      (line) => line.alertname === INHIBITED_ALERT && line.labels.reason === "UNKNOWN_PATTERN",
     );
     expect(leaked).toEqual([]);
     // The whole observation happened under the halt (the demo resumes only 20 s after it).
