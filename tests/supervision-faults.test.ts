@@ -8,6 +8,20 @@ import { VenueBridge } from "./venue-bridge.js";
  * The supervisor against a bridge whose closes outlast their timeout and retries, whose status
  * checks hang and whose quotes fail: every other operation's exits must still be taken.
  */
+/** Submits through the API (the id it answered) and reads an operation's status. */
+function client(app: TestApp) {
+  return {
+    submit: async (body: Record<string, unknown>) =>
+      (
+        (await (await app.call("POST", "/v1/operations", { body: submitBody(body) })).json()) as {
+          id: string;
+        }
+      ).id,
+    status: async (id: string) =>
+      ((await (await app.call("GET", `/v1/operations/${id}`)).json()) as { status: string }).status,
+  };
+}
+
 describe("supervision while the bridge is slow or failing", () => {
   let t: TestApp | undefined;
   let bridge: VenueBridge;
@@ -28,14 +42,7 @@ describe("supervision while the bridge is slow or failing", () => {
       supervisor: { monitorIntervalMs: 20 },
     });
     const app = t;
-    const submit = async (body: Record<string, unknown>) =>
-      (
-        (await (await app.call("POST", "/v1/operations", { body: submitBody(body) })).json()) as {
-          id: string;
-        }
-      ).id;
-    const status = async (id: string) =>
-      ((await (await app.call("GET", `/v1/operations/${id}`)).json()) as { status: string }).status;
+    const { submit, status } = client(app);
     const slow = await submit({ instrument: "ETH-USD", size: "2", stopLoss: "3150" });
     const stopped = await submit({ size: "0.1", stopLoss: "64500" });
     bridge.fault("close", { fault: "hang", only: (id) => id === slow });
@@ -67,14 +74,7 @@ describe("supervision while the bridge is slow or failing", () => {
       { clock },
     );
     const app = t;
-    const submit = async (body: Record<string, unknown>) =>
-      (
-        (await (await app.call("POST", "/v1/operations", { body: submitBody(body) })).json()) as {
-          id: string;
-        }
-      ).id;
-    const status = async (id: string) =>
-      ((await (await app.call("GET", `/v1/operations/${id}`)).json()) as { status: string }).status;
+    const { submit, status } = client(app);
     const slow = await submit({ instrument: "ETH-USD", size: "2", stopLoss: "3150" });
     const stopped = await submit({ size: "0.1", stopLoss: "64500" });
     const timed = await submit({ size: "0.1", maxDurationSec: 30 });

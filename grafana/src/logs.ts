@@ -1,6 +1,7 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import { alertNotificationsPanel } from "./alert-notifications.js";
 import { buildDashboard } from "./frame.js";
-import { alertNotificationLines, AUTO_INTERVAL, eventLines, stream } from "./logql.js";
+import { AUTO_INTERVAL, eventLines, stream } from "./logql.js";
 import {
   UNITS,
   lokiBarGauge,
@@ -183,17 +184,7 @@ export function logsDashboard(): dashboard.Dashboard {
             },
             stream('level="warn"'),
           ),
-          logsPanel(
-            {
-              title: "Alert notifications",
-              description:
-                "Every alert Alertmanager notified, firing (warn) or resolved (info), as the stack's receiver (opsguard alert-receiver) logged it: the alert, its instance, summary and runbook link. Real receivers (Slack, email, PagerDuty) are set up in alertmanager/alertmanager.yml (docs/alerting.md).",
-              unit: UNITS.none,
-              width: 24,
-              height: 8,
-            },
-            alertNotificationLines(),
-          ),
+          alertNotificationsPanel(),
         ],
       },
     ],

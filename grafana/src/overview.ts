@@ -1,8 +1,8 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import { alertNotificationsPanel } from "./alert-notifications.js";
 import { buildDashboard, drillDown } from "./frame.js";
-import { alertNotificationLines } from "./logql.js";
+
 import {
-  logsPanel,
   UNITS,
   UTILIZATION_THRESHOLDS,
   statPanel,
@@ -252,17 +252,7 @@ export function overviewDashboard(): dashboard.Dashboard {
             [prom(FIRING_ALERTS, undefined, { instant: true, table: true })],
             { hide: ["__name__", "alertstate", "Value"] },
           ),
-          logsPanel(
-            {
-              title: "Alert notifications",
-              description:
-                "Every alert Alertmanager notified, firing (warn) or resolved (info), as the stack's receiver (opsguard alert-receiver) logged it: the alert, its instance, summary and runbook link. Real receivers (Slack, email, PagerDuty) are set up in alertmanager/alertmanager.yml (docs/alerting.md).",
-              unit: UNITS.none,
-              width: 24,
-              height: 8,
-            },
-            alertNotificationLines(),
-          ),
+          alertNotificationsPanel(),
         ],
       },
     ],
