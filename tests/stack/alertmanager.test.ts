@@ -181,6 +181,8 @@ describe("inhibitions in a running Alertmanager", () => {
       alerts.map((a) => [a.labels.alertname!, a.status.inhibitedBy.map((f) => nameOf.get(f) ?? f).sort()]),
     );
   };
+  /** About the alerting path, not opsguard: never silenced by opsguard being down. */
+  const ALERTING_PATH = "OpsguardAlertNotificationsFailing";
   const others = alertRules()
     .map((rule) => rule.alert)
     .filter((name) => name !== "OpsguardServiceDown");
@@ -196,6 +198,13 @@ describe("inhibitions in a running Alertmanager", () => {
     dir.remove();
   });
 
+  it("exposes the failed-notification counter OpsguardAlertNotificationsFailing reads, per integration", async () => {
+    const metrics = await (await fetch(`${alertmanager.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /^alertmanager_notifications_failed_total\{[^}]*integration="webhook"[^}]*\} \d+/m,
+    );
+  });
+
   it("silences every other opsguard alert while opsguard is down, and nothing of another service", async () => {
     await post([
       { labels: labelsOf("OpsguardServiceDown") },
@@ -208,7 +217,10 @@ describe("inhibitions in a running Alertmanager", () => {
     });
     expect(state.OpsguardServiceDown).toEqual([]);
     expect(state.BillingDown).toEqual([]);
-    for (const name of others) expect(state[name], name).toContain("OpsguardServiceDown");
+    expect(state[ALERTING_PATH]).toEqual([]);
+    for (const name of others.filter((n) => n !== ALERTING_PATH)) {
+      expect(state[name], name).toContain("OpsguardServiceDown");
+    }
   });
 
   it("silences what a halt explains, and the slow burn under the fast one, once opsguard is back", async () => {
