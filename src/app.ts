@@ -162,8 +162,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       });
   const { logger } = logging;
   const dbPath = overrides.databasePath ?? databasePath(config);
+  const inMemory = dbPath === ":memory:";
   // Commits never checkpoint: the WAL is moved into the database on a thread of its own.
-  const db = openDatabase({ path: dbPath, autoCheckpoint: dbPath === ":memory:" });
+  const db = openDatabase({ path: dbPath, autoCheckpoint: inMemory });
   const checkpointer = new WalCheckpointer({
     path: dbPath,
     intervalMs: config.database.checkpointIntervalMs,
@@ -439,7 +440,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       security.start(config.security.schedule);
       systemSampler.start();
       reports.start(config.reports.schedule);
-      if (dbPath !== ":memory:") checkpointer.start();
+      if (!inMemory) checkpointer.start();
     },
     async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {
       ready = false;

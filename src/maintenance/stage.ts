@@ -38,11 +38,12 @@ export interface Staged {
 
 /**
  * Stages a consistent snapshot: a copy of the database made in a worker thread (SQLite's backup
- * API in one read transaction of a connection of its own, see {@link copyDatabase}) while trading goes on — every operation
- * acknowledged before the copy started is in it, since an answer is sent only once its rows are
- * committed — plus the config file and a manifest with each file's sha256 and the database's
- * facts. The copy is checked (`quick_check`) and fsynced before it is handed on; restic never
- * sees the live files, and the event loop never waits for the copy.
+ * API in one read transaction of a connection of its own, see {@link copyDatabase}) while trading
+ * goes on — every operation acknowledged before the copy started is in it, since an answer is
+ * sent only once its rows are committed — plus the config file and a manifest with each file's
+ * sha256 and the database's facts. The copy is checked (`quick_check`) and fsynced in that worker
+ * before it is handed on; restic never sees the live files, and the event loop never waits for the
+ * copy.
  */
 export async function stageSnapshot(input: StageInput): Promise<Staged> {
   const { stagingDir } = input;

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import type { Logger } from "winston";
+import type { Logger } from "./logger.js";
 
 /** How one checkpoint ended: every frame of the WAL moved into the database, some, or none. */
 export type CheckpointOutcome = "complete" | "partial" | "failed";
