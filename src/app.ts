@@ -63,6 +63,12 @@ import { CLOSE_REASONS, OPERATION_RESULTS } from "./operations/model.js";
 import { DomainError, StartupError } from "./platform/errors.js";
 import { describeUndeclared, operationsOnUndeclaredInstruments } from "./operations/undeclared.js";
 import { RECONCILE_OUTCOMES } from "./operations/reconciliation.js";
+import { EventLog } from "./events/log.js";
+import { LimitWatch } from "./events/limit-watch.js";
+import { createEventMetrics } from "./events/metrics.js";
+import { EventRetention } from "./events/retention.js";
+import { eventRoutes } from "./events/routes.js";
+import { EventStreams } from "./events/streams.js";
 
 /** What tests and the CLI may substitute; everything else comes from the config. */
 export interface AppOverrides {
@@ -110,6 +116,10 @@ export interface OpsguardApp {
   systemSampler: SystemSampler;
   /** Moves the WAL into the database on a thread of its own. */
   checkpointer: WalCheckpointer;
+  /** Operation and account events, recorded with each change. */
+  events: EventLog;
+  /** The clients of `GET /v1/events`. */
+  streams: EventStreams;
   /** Starts supervising and reconciles what a previous process left unknown; then it is ready. */
   start(): Promise<void>;
   /**
@@ -196,6 +206,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
         void logging.close(FATAL_FLUSH_DEADLINE_MS).finally(() => process.exit(1));
       }),
   );
+  const events = new EventLog(db, commits, clock, logger);
   const audit = new AuditLog(db, clock);
   const tokens = new TokenStore(db, clock);
   const limits = buildLimits(config);
@@ -207,6 +218,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   }
   const riskRepo = new RiskRepository(db);
   const ledger = loadLedger(repo, riskRepo, limits, clock);
+  const limitWatch = new LimitWatch(events, () => ledger.utilization(), config.events.limitThresholds);
+  commits.beforeCommit(() => limitWatch.check());
   const executor = instrumentExecutor(
     overrides.executor ?? createExecutor(config, { db, commits, clock, logger }),
     metrics,
@@ -220,6 +233,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     limits,
     executor,
     audit,
+    events,
     metrics,
     logger,
     clock,
@@ -284,6 +298,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     summary: (kind) => backups.runs.summary(kind),
     scheduled: (kind) => config.backup.enabled && config.backup.schedule[kind] !== "off",
   }));
+  const streams = new EventStreams(events, config.events, createEventMetrics(registry));
+  const retention = new EventRetention({
+    log: events,
+    commits,
+    clock,
+    logger,
+    retentionMs: config.events.retentionHours * 3_600_000,
+  });
   standardizeCounterNames(registry);
 
   const supervisor = new Supervisor({
@@ -385,6 +407,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     await next();
   });
   http.route("/", operationRoutes({ service, repo, limits }));
+  http.route(
+    "/",
+    eventRoutes({ streams, strategies: config.strategies, instruments: Object.keys(config.instruments) }),
+  );
   http.route("/", riskRoutes({ ledger, limits, service, currency: config.accounting.currency }));
   http.route("/", maintenanceRoutes({ manager: backups, logger }));
   http.route("/", auditRoutes({ audit, watch: auditChain }));
@@ -426,6 +452,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     reports,
     systemSampler,
     checkpointer,
+    events,
+    streams,
     flushLogs: (deadlineMs) => logging.close(deadlineMs),
     get ready() {
       return ready;
@@ -441,10 +469,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       systemSampler.start();
       reports.start(config.reports.schedule);
       if (!inMemory) checkpointer.start();
+      streams.start();
+      retention.start();
     },
     async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {
       ready = false;
+      streams.close();
       schedule?.stop();
+      await retention.stop();
       await supervisor.stop();
       // A backup, drill or check under way is stopped, not waited for.
       await backups.stop();

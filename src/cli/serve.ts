@@ -84,6 +84,8 @@ export async function startServer(
     async close() {
       const deadline = Date.now() + config.server.shutdownDeadlineMs;
       const remaining = (): number => Math.max(0, deadline - Date.now());
+      // Event streams never end by themselves: tell their clients, so the server can close.
+      app.streams.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // In-flight requests may finish; a connection still busy at the deadline is cut.
       const cut = setTimeout(

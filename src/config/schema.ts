@@ -319,6 +319,29 @@ export const TracesConfig = z.object({
 });
 export type TracesConfig = z.infer<typeof TracesConfig>;
 
+export const EventsConfig = z.object({
+  /** How long events are kept for replay (`Last-Event-ID`) and webhook retries, in hours. @default 168 */
+  retentionHours: z.number().int().min(1).max(8_760).default(168),
+  /** Event-stream clients connected at once; one more is answered 503. @default 1000 */
+  maxClients: z.number().int().min(1).max(100_000).default(1_000),
+  /**
+   * Bytes of events held for one stream client that does not read; beyond them it is cut off with
+   * a `stream.closed` frame (it reconnects and replays). With `maxClients`, this bounds the memory
+   * all streams can hold. @default 262144
+   */
+  maxBufferedBytes: z.number().int().min(4_096).max(268_435_456).default(262_144),
+  /** A comment sent to an idle stream this often, so proxies keep it open. @default 15000 */
+  heartbeatMs: z.number().int().min(1_000).max(300_000).default(15_000),
+  /** How long a client that was cut off has to read why before its connection is dropped. @default 5000 */
+  cutoffGraceMs: z.number().int().min(100).max(60_000).default(5_000),
+  /**
+   * Utilization ratios of each risk limit at which a `risk.limit_threshold` event is recorded,
+   * crossing up or down; an empty list records none. @default [0.8, 1]
+   */
+  limitThresholds: z.array(z.number().gt(0).max(1)).max(10).default([0.8, 1]),
+});
+export type EventsConfig = z.infer<typeof EventsConfig>;
+
 export const Config = z
   .object({
     /** Where the SQLite database, the admin token and local files live. @default "./data" */
@@ -404,6 +427,7 @@ export const Config = z
       })
       .prefault({}),
     backup: BackupConfig.prefault({}),
+    events: EventsConfig.prefault({}),
     security: z
       .object({
         schedule: z

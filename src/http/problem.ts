@@ -28,6 +28,7 @@ const TITLES: Record<ErrorCode, string> = {
   EXECUTOR_UNAVAILABLE: "Executor unavailable",
   EXECUTION_UNCONFIRMED: "Execution not confirmed",
   NOT_READY: "Not ready",
+  TOO_MANY_STREAMS: "Too many event streams",
   INTERNAL: "Internal error",
 };
 

@@ -8,7 +8,9 @@ import { dbWrite } from "../platform/spans.js";
 import type { RiskLedger } from "../risk/ledger.js";
 import type { RiskLimits } from "../risk/limits.js";
 import type { RiskRepository } from "../risk/repository.js";
-import { direction, type CloseReason, type Operation } from "./model.js";
+import type { EventLog } from "../events/log.js";
+import { direction, resultOf, type CloseReason, type Operation } from "./model.js";
+import { recordOperationEvent } from "./events.js";
 import { recordClose } from "./outcomes.js";
 import type { OperationRepository } from "./repository.js";
 
@@ -22,6 +24,7 @@ export interface BookDeps {
   metrics: Metrics;
   logger: Logger;
   tracer: Tracer;
+  events: EventLog;
 }
 
 /**
@@ -46,9 +49,17 @@ export function bookClose(
       ? null
       : multiply(abs(op.entryPrice! - op.stopLoss), scales.price, op.size, scales.size, limits.moneyScale);
   const close = { exitPrice: fill.price, pnl, plannedRisk, reason, at: fill.at };
+  const closed = {
+    status: "closed",
+    exitPrice: fill.price,
+    pnl,
+    closeReason: reason,
+    closedAt: fill.at,
+  } as const;
   const booked = dbWrite(deps.tracer, "operation.book", () =>
     commits.write(() => {
       if (!repo.markClosed(op, close)) return false;
+      recordOperationEvent(deps, "operation.closed", op, closed, { result: resultOf(pnl) });
       const cooldownBefore = ledger.streakOf(op.strategy).cooldownUntil;
       ledger.book(op, pnl);
       riskRepo.save(ledger.state);
@@ -59,7 +70,7 @@ export function bookClose(
     }),
   );
   if (!booked) return false;
-  Object.assign(op, { status: "closed", exitPrice: fill.price, pnl, closeReason: reason, closedAt: fill.at });
+  Object.assign(op, closed);
   recordClose(deps.metrics, deps.logger, limits.moneyScale, { op, pnl, reason, at: fill.at, bySupervisor });
   return true;
 }

@@ -4,6 +4,7 @@ import { dbWrite } from "../platform/spans.js";
 import { bookClose } from "./book.js";
 import { tracked } from "./in-flight.js";
 import { isExitReason, type CloseReason, type Operation } from "./model.js";
+import { recordReconciled } from "./events.js";
 import { refused, unconfirmed } from "./outcomes.js";
 import type { ReconcileOutcome, ReconcileSchedule } from "./reconciliation.js";
 import type { Actor, OperationsDeps, TradingStateChange } from "./service.js";
@@ -61,6 +62,7 @@ export class Closes {
       }
     }
     this.schedule.settled(op.id);
+    recordReconciled(this.deps, op, "closed");
     this.deps.logger.info("interrupted close completed", {
       event: "operation.reconciled",
       operationId: op.id,

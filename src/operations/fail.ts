@@ -3,6 +3,9 @@ import type { Clock } from "../platform/clock.js";
 import type { GroupCommit } from "../platform/group-commit.js";
 import { dbWrite } from "../platform/spans.js";
 import type { RiskLedger } from "../risk/ledger.js";
+import type { EventLog } from "../events/log.js";
+import type { RiskLimits } from "../risk/limits.js";
+import { recordOperationEvent } from "./events.js";
 import type { Operation } from "./model.js";
 import type { OperationRepository } from "./repository.js";
 
@@ -13,6 +16,8 @@ export interface FailDeps {
   ledger: RiskLedger;
   clock: Clock;
   tracer: Tracer;
+  events: EventLog;
+  limits: RiskLimits;
 }
 
 /**
@@ -20,11 +25,16 @@ export interface FailDeps {
  * what it reserved. Returns false, changing nothing, when the row was no longer pending.
  */
 export function failPending(deps: FailDeps, op: Operation, reason: string): boolean {
+  const change = { status: "failed", failureReason: reason, closedAt: deps.clock.now() } as const;
   const failed = dbWrite(deps.tracer, "operation.fail", () =>
-    deps.commits.write(() => deps.repo.markFailed(op.id, reason, deps.clock.now())),
+    deps.commits.write(() => {
+      if (!deps.repo.markFailed(op.id, reason, change.closedAt)) return false;
+      recordOperationEvent(deps, "operation.failed", op, change);
+      return true;
+    }),
   );
   if (!failed) return false;
   deps.ledger.release(op);
-  Object.assign(op, { status: "failed", failureReason: reason });
+  Object.assign(op, change);
   return true;
 }

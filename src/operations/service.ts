@@ -10,6 +10,7 @@ import type { CloseReason, Operation } from "./model.js";
 import type { SubmitOperationBody } from "./schemas.js";
 import type { BookDeps } from "./book.js";
 import { Closes } from "./closes.js";
+import { recordOperationEvent, recordReconciled } from "./events.js";
 import { failPending } from "./fail.js";
 import { tracked } from "./in-flight.js";
 import { fillBeyondReservation, refused, unconfirmed } from "./outcomes.js";
@@ -234,6 +235,7 @@ export class OperationsService {
         const reason = "the executor has no record of this operation; nothing was executed";
         if (failPending(this.deps, op, reason)) {
           metrics.operationsFailed.inc({ strategy: op.strategy, stage: "reconcile" });
+          recordReconciled(this.deps, op, "failed");
         }
         logger.warn("pending operation had not executed; marked failed", {
           event: "operation.reconciled",
@@ -248,8 +250,12 @@ export class OperationsService {
         operationId: op.id,
         outcome: "open",
       });
-      if (status.state === "open") return "open";
+      if (status.state === "open") {
+        recordReconciled(this.deps, op, "open");
+        return "open";
+      }
       this.closes.book(op, status.exit, "intervention");
+      recordReconciled(this.deps, op, "closed");
       return "closed";
     }
     if (op.status !== "open" || op.closeRequestedAt === null) return "skipped";
@@ -355,12 +361,16 @@ export class OperationsService {
     const notional = multiply(fill.price, scales.price, op.size, scales.size, this.deps.limits.moneyScale);
     // The fill is booked as it happened; one beyond what the risk check allowed for is news.
     if (notional > op.notional) fillBeyondReservation(this.deps, op, fill.price, notional);
+    const opened = { status: "open", entryPrice: fill.price, notional, openedAt: fill.at } as const;
     dbWrite(this.deps.tracer, "operation.open", () =>
-      this.deps.commits.write(() => this.deps.repo.markOpen(op.id, fill.price, notional, fill.at)),
+      this.deps.commits.write(() => {
+        this.deps.repo.markOpen(op.id, fill.price, notional, fill.at);
+        recordOperationEvent(this.deps, "operation.opened", op, opened);
+      }),
     );
     this.deps.ledger.refill(op, notional);
     this.observeExposure(op.instrument, this.deps.clock.now());
-    Object.assign(op, { status: "open", entryPrice: fill.price, notional, openedAt: fill.at });
+    Object.assign(op, opened);
     this.open.set(op.id, op);
   }
 

@@ -1,4 +1,5 @@
 import type { Tracer } from "@opentelemetry/api";
+import type { EventLog } from "../events/log.js";
 import type { AuditLog } from "../platform/audit.js";
 import type { GroupCommit } from "../platform/group-commit.js";
 import type { Logger } from "../platform/logger.js";
@@ -28,6 +29,7 @@ export interface TradingStateDeps {
   metrics: Metrics;
   logger: Logger;
   tracer: Tracer;
+  events: EventLog;
 }
 
 /**
@@ -54,6 +56,17 @@ export async function recordTradingState(deps: TradingStateDeps, change: Trading
           flatten: change.flatten ?? false,
         },
       });
+      deps.events.append(
+        "trading.state_changed",
+        {},
+        {
+          from: previous,
+          to: change.state,
+          reason: change.reason,
+          trigger: change.trigger,
+          actor: change.actor,
+        },
+      );
     }),
   );
   await commits.durable();

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   EXECUTOR_UNAVAILABLE: 503,
   EXECUTION_UNCONFIRMED: 504,
   NOT_READY: 503,
+  TOO_MANY_STREAMS: 503,
   INTERNAL: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -27,6 +27,8 @@ interface Waiter {
  */
 export class GroupCommit {
   private waiters: Waiter[] | undefined;
+  private readonly committed: (() => void)[] = [];
+  private readonly committing: (() => void)[] = [];
   /** Runs a function in a savepoint; built once, as better-sqlite3 builds a transaction slowly. */
   private readonly inSavepoint: (fn: () => unknown) => unknown;
 
@@ -45,6 +47,22 @@ export class GroupCommit {
   /** Whether a batch is open: written and not yet committed. */
   get pending(): boolean {
     return this.waiters !== undefined;
+  }
+
+  /**
+   * Calls `listener` after each successful commit of a batch: what the batch wrote is on disk.
+   * The batch's waiters are resolved first, so a listener that throws cannot hold them up.
+   */
+  onCommit(listener: () => void): void {
+    this.committed.push(listener);
+  }
+
+  /**
+   * Calls `listener` just before each batch commits, inside its transaction: what it writes is
+   * committed with the batch (a check over everything the turn changed, made once).
+   */
+  beforeCommit(listener: () => void): void {
+    this.committing.push(listener);
   }
 
   /** Runs `fn` in the turn's transaction, in a savepoint of its own, and returns what it returns. */
@@ -76,6 +94,7 @@ export class GroupCommit {
     try {
       // SQLite rolls a transaction back by itself on some errors (a full disk, an I/O error).
       if (!this.db.open || !this.db.inTransaction) throw new Error("the batch transaction was rolled back");
+      for (const listener of this.committing) listener();
       this.db.exec("COMMIT");
     } catch (error) {
       try {
@@ -95,5 +114,6 @@ export class GroupCommit {
       return;
     }
     for (const waiter of waiters) waiter.resolve();
+    for (const listener of this.committed) listener();
   }
 }

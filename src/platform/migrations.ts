@@ -199,4 +199,26 @@ export const MIGRATIONS: readonly Migration[] = [
   ) STRICT;
   CREATE INDEX system_samples_at ON system_samples (at);
   `,
+  // Operation and account events for GET /v1/events and the outgoing webhooks, written in the
+  // transaction of the change each describes. AUTOINCREMENT: an id is never reused, even after
+  // the oldest rows are pruned, so a client's Last-Event-ID always means the same event.
+  // webhook_cursors: the last event each webhook endpoint acknowledged.
+  `
+  CREATE TABLE events (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    at            INTEGER NOT NULL,
+    kind          TEXT NOT NULL,
+    operation_id  TEXT,
+    strategy      TEXT,
+    instrument    TEXT,
+    data          TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX events_at ON events (at);
+
+  CREATE TABLE webhook_cursors (
+    endpoint      TEXT PRIMARY KEY,
+    last_event_id INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

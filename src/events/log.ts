@@ -1,0 +1,142 @@
+import type { Statement } from "better-sqlite3";
+import type { Clock } from "../platform/clock.js";
+import type { Db } from "../platform/db.js";
+import type { GroupCommit } from "../platform/group-commit.js";
+import type { Logger } from "../platform/logger.js";
+import type { EventKind, EventSubject, StoredEvent } from "./model.js";
+
+interface EventRow {
+  id: bigint;
+  at: bigint;
+  kind: EventKind;
+  operation_id: string | null;
+  strategy: string | null;
+  instrument: string | null;
+  data: string;
+}
+
+const fromRow = (row: EventRow): StoredEvent => ({
+  // The connection reads integers as BigInt; ids and times stay far below 2^53.
+  id: Number(row.id),
+  at: Number(row.at),
+  kind: row.kind,
+  operationId: row.operation_id,
+  strategy: row.strategy,
+  instrument: row.instrument,
+  data: row.data,
+});
+
+/** Told of the events of each commit, in id order, once they are on disk. */
+export type EventListener = (events: readonly StoredEvent[]) => void;
+
+/**
+ * The event log: rows appended in the transaction of the change they describe, and handed to
+ * listeners (the SSE streams, the webhook deliveries) once that transaction is committed.
+ *
+ * Only committed events are ever read or handed on: reads on the connection would also see the
+ * open batch, so every read stops at {@link published}, the last id known to be committed. Ids
+ * grow with each commit, as one connection writes them all.
+ */
+export class EventLog {
+  private readonly insert: Statement;
+  private readonly after: Statement;
+  private readonly oldest: Statement;
+  private readonly listeners = new Set<EventListener>();
+  private lastPublished: number;
+  private appended = false;
+  private flushQueued = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly commits: GroupCommit,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.insert = db.prepare(
+      "INSERT INTO events (at, kind, operation_id, strategy, instrument, data) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.after = db.prepare(
+      "SELECT id, at, kind, operation_id, strategy, instrument, data FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+    );
+    this.oldest = db.prepare("SELECT min(id) AS id FROM events").pluck();
+    // Everything in the table at start is committed.
+    this.lastPublished = Number(db.prepare("SELECT coalesce(max(id), 0) FROM events").pluck().get());
+    commits.onCommit(() => this.publish());
+  }
+
+  /** The id of the last committed event (0 when none ever was). */
+  get published(): number {
+    return this.lastPublished;
+  }
+
+  /**
+   * Appends an event. Call it inside `commits.write`, with the change it describes, so both are
+   * committed or neither is.
+   */
+  append(kind: EventKind, subject: EventSubject, data: object): void {
+    this.insert.run(
+      this.clock.now(),
+      kind,
+      subject.operationId ?? null,
+      subject.strategy ?? null,
+      subject.instrument ?? null,
+      JSON.stringify(data),
+    );
+    this.appended = true;
+    // Written inside a caller's own transaction, not a batch: no batch commit will tell us.
+    if (!this.commits.pending && !this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => {
+        this.flushQueued = false;
+        if (!this.db.inTransaction) this.publish();
+      });
+    }
+  }
+
+  /** Committed events with ids above `afterId`, oldest first, at most `limit` of them. */
+  readAfter(afterId: number, limit: number): StoredEvent[] {
+    return (this.after.all(afterId, this.lastPublished, limit) as EventRow[]).map(fromRow);
+  }
+
+  /** The id of the oldest event kept, or null when none is. */
+  oldestId(): number | null {
+    const id = this.oldest.get() as bigint | null;
+    return id === null ? null : Number(id);
+  }
+
+  /** Registers a listener for every commit's events; returns what unregisters it. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Hands the newly committed events to the listeners; called after each commit. */
+  publish(): void {
+    if (!this.appended || !this.db.open) return;
+    this.appended = false;
+    const rows = this.after.all(this.lastPublished, Number.MAX_SAFE_INTEGER, -1) as EventRow[];
+    if (rows.length === 0) return;
+    const events = rows.map(fromRow);
+    this.lastPublished = events[events.length - 1]!.id;
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch (error) {
+        // One listener's fault must not keep the events from the others.
+        this.logger.error("an event listener failed", { event: "events.listener_failed", error });
+      }
+    }
+  }
+
+  /**
+   * Deletes events older than `before` (ms), at most `limit` of them, oldest first; returns how
+   * many. Call it in `commits.write`.
+   */
+  prune(before: number, limit: number): number {
+    return this.db
+      .prepare(
+        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? AND id <= ? ORDER BY id LIMIT ?)",
+      )
+      .run(before, this.lastPublished, limit).changes;
+  }
+}

@@ -1,0 +1,295 @@
+import { DomainError } from "../platform/errors.js";
+import type { EventLog } from "./log.js";
+import type { EventMetrics, StreamEndReason } from "./metrics.js";
+import { eventJson, matches, type EventFilter, type StoredEvent } from "./model.js";
+
+/** How the event streams behave. */
+export interface StreamSettings {
+  /** Clients connected at once; one more is answered 503. */
+  maxClients: number;
+  /** Bytes of events held for one client that is not reading; beyond them it is cut off. */
+  maxBufferedBytes: number;
+  /** A comment sent to an idle client this often, so proxies keep the connection. */
+  heartbeatMs: number;
+  /** How long a client that was cut off has to read the reason before its connection is dropped. */
+  cutoffGraceMs: number;
+}
+
+/** Events read from the database per step of a replay. */
+const REPLAY_PAGE = 500;
+/** The reconnection delay suggested to EventSource clients, in ms. */
+const RETRY_MS = 2_000;
+
+const encoder = new TextEncoder();
+
+/** One SSE frame: the event's id (for Last-Event-ID), its kind as the event name, its JSON. */
+function frameOf(event: StoredEvent): string {
+  return `id: ${event.id}\nevent: ${event.kind}\ndata: ${eventJson(event)}\n\n`;
+}
+
+/** A frame opsguard sends about the stream itself (`stream.gap`, `stream.closed`). */
+function controlFrame(name: string, data: object): string {
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** Where one client's stream stands. */
+class Client {
+  /** The id of the last event this client was given (or skipped by its filter). */
+  cursor: number;
+  /** Replaying from the database, until it has caught up with what is published. */
+  replaying: boolean;
+  /** Frames published while the client's connection was not ready for more. */
+  queue: string[] = [];
+  queuedBytes = 0;
+  /** A read is waiting: the next frames go straight to the connection. */
+  waiting = false;
+  ended = false;
+  cutoffTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly controller: ReadableStreamDefaultController<Uint8Array>,
+    readonly filter: EventFilter,
+    cursor: number,
+    replaying: boolean,
+  ) {
+    this.cursor = cursor;
+    this.replaying = replaying;
+  }
+}
+
+/**
+ * The Server-Sent Events streams of `GET /v1/events`.
+ *
+ * A client that reconnects with the id of the last event it got (`Last-Event-ID`) is first
+ * replayed what it missed from the database, a page at a time and only as fast as it reads, then
+ * joins the live events: no gap and no duplicate, across restarts too, since every id is stored
+ * with its change. Live events are encoded once per commit for every client, and a client gets
+ * them in one write per commit.
+ *
+ * Written on a pull-driven `ReadableStream` rather than `hono/streaming`'s `streamSSE` (one
+ * awaited write per event per client): a busy book commits hundreds of times a second, and a
+ * hundred clients would otherwise cost a hundred writes per event.
+ *
+ * Memory is bounded: what a client has not read is held up to `maxBufferedBytes`; a client beyond
+ * that is cut off with a `stream.closed` frame naming the reason (it reconnects and replays from
+ * the database), and its connection is dropped if it does not read even that.
+ */
+export class EventStreams {
+  private readonly clients = new Set<Client>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private closed = false;
+  private bufferedBytes = 0;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly settings: StreamSettings,
+    private readonly metrics: EventMetrics,
+  ) {
+    log.subscribe((events) => this.publish(events));
+  }
+
+  /** Clients connected now. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /**
+   * Opens a stream of the events after `afterId` (replayed, then live), or of the events from now
+   * on when `afterId` is undefined. Throws `TOO_MANY_STREAMS` at `maxClients`, and
+   * `VALIDATION_FAILED` for an id beyond the last event recorded.
+   */
+  open(afterId: number | undefined, filter: EventFilter): ReadableStream<Uint8Array> {
+    if (this.closed) throw new DomainError("NOT_READY", "opsguard is stopping");
+    if (this.clients.size >= this.settings.maxClients) {
+      throw new DomainError(
+        "TOO_MANY_STREAMS",
+        `${this.settings.maxClients} event streams are open (events.maxClients); try again later`,
+      );
+    }
+    const published = this.log.published;
+    if (afterId !== undefined && afterId > published) {
+      throw new DomainError("VALIDATION_FAILED", "Last-Event-ID names an event that was never sent", [
+        {
+          code: "UNKNOWN_EVENT_ID",
+          message: `event ${afterId} is beyond the last event recorded (${published})`,
+          path: "header.last-event-id",
+        },
+      ]);
+    }
+    let client!: Client;
+    const start = afterId ?? published;
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          client = new Client(controller, filter, start, start < published);
+          this.clients.add(client);
+          this.metrics.streamClients.set(this.clients.size);
+          let first = `retry: ${RETRY_MS}\n: connected, events after ${start}\n\n`;
+          const oldest = this.log.oldestId() ?? published + 1;
+          if (start + 1 < oldest && start < published) {
+            // Pruned by events.retentionHours: say so, rather than skip them silently.
+            first += controlFrame("stream.gap", {
+              from: start + 1,
+              to: Math.min(oldest - 1, published),
+              message: "these events are older than events.retentionHours and were pruned",
+            });
+          }
+          controller.enqueue(encoder.encode(first));
+        },
+        pull: (controller) => this.pull(client, controller),
+        cancel: () => this.end(client, "client"),
+      },
+      // One chunk at a time: what the connection has not taken stays in the client's queue,
+      // where it is counted and bounded.
+      { highWaterMark: 1 },
+    );
+  }
+
+  /** Ends every stream (reason `shutdown`) and stops the heartbeat. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    for (const client of [...this.clients]) {
+      this.finish(client, "shutdown", "opsguard is stopping; reconnect with Last-Event-ID");
+    }
+  }
+
+  /** Starts the heartbeat. */
+  start(): void {
+    this.heartbeat ??= setInterval(() => this.beat(), this.settings.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private async pull(client: Client, controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    if (client.ended) {
+      // The stream.closed frame was taken: the connection may end now.
+      clearTimeout(client.cutoffTimer);
+      controller.close();
+      return;
+    }
+    while (client.replaying) {
+      const page = this.log.readAfter(client.cursor, REPLAY_PAGE);
+      let chunk = "";
+      let count = 0;
+      for (const event of page) {
+        if (!matches(client.filter, event)) continue;
+        chunk += frameOf(event);
+        count++;
+      }
+      if (page.length > 0) client.cursor = page[page.length - 1]!.id;
+      // Caught up: everything after the cursor will come from publish.
+      if (page.length < REPLAY_PAGE) client.replaying = false;
+      if (chunk !== "") {
+        this.metrics.streamEventsSent.inc(count);
+        controller.enqueue(encoder.encode(chunk));
+        return;
+      }
+      // A filter that skipped a whole page: let other work run before the next one.
+      if (client.replaying) await new Promise((resolve) => setImmediate(resolve));
+      if (client.ended) return;
+    }
+    if (client.queue.length > 0) {
+      const chunk = client.queue.join("");
+      this.bufferedBytes -= client.queuedBytes;
+      this.metrics.streamBufferedBytes.set(this.bufferedBytes);
+      client.queue = [];
+      client.queuedBytes = 0;
+      controller.enqueue(encoder.encode(chunk));
+      return;
+    }
+    client.waiting = true;
+  }
+
+  private publish(events: readonly StoredEvent[]): void {
+    for (const event of events) this.metrics.events.inc({ kind: event.kind });
+    if (this.clients.size === 0) return;
+    // Each frame is built once, however many clients take it.
+    const frames = events.map(frameOf);
+    const last = events[events.length - 1]!.id;
+    let sent = 0;
+    for (const client of this.clients) {
+      if (client.replaying || client.ended) continue;
+      let chunk = "";
+      let count = 0;
+      for (let i = 0; i < events.length; i++) {
+        if (events[i]!.id > client.cursor && matches(client.filter, events[i]!)) {
+          chunk += frames[i];
+          count++;
+        }
+      }
+      client.cursor = last;
+      if (count === 0) continue;
+      sent += count;
+      if (client.waiting) {
+        client.waiting = false;
+        client.controller.enqueue(encoder.encode(chunk));
+        continue;
+      }
+      client.queue.push(chunk);
+      client.queuedBytes += chunk.length;
+      this.bufferedBytes += chunk.length;
+      if (client.queuedBytes > this.settings.maxBufferedBytes) {
+        this.finish(
+          client,
+          "slow_consumer",
+          `the client did not read ${client.queuedBytes} bytes of events (events.maxBufferedBytes ${this.settings.maxBufferedBytes}); reconnect with Last-Event-ID to replay them`,
+        );
+      }
+    }
+    this.metrics.streamEventsSent.inc(sent);
+    this.metrics.streamBufferedBytes.set(this.bufferedBytes);
+  }
+
+  private beat(): void {
+    for (const client of this.clients) {
+      if (client.waiting) {
+        client.waiting = false;
+        client.controller.enqueue(encoder.encode(": heartbeat\n\n"));
+      }
+    }
+  }
+
+  /**
+   * Drops what the client had not read, sends it why, and closes its stream once it has read that;
+   * if it does not within `cutoffGraceMs`, its connection is dropped.
+   */
+  private finish(client: Client, reason: StreamEndReason, message: string): void {
+    if (client.ended) return;
+    const frame = controlFrame("stream.closed", { reason, message, lastEventId: client.cursor });
+    const { controller } = client;
+    const reading = client.waiting;
+    this.end(client, reason);
+    try {
+      controller.enqueue(encoder.encode(frame));
+      // A client that is reading takes the frame at once; any other is closed at its next read.
+      if (reading) {
+        controller.close();
+        return;
+      }
+    } catch {
+      return; // The client's side was already gone.
+    }
+    client.cutoffTimer = setTimeout(() => {
+      try {
+        controller.error(new Error(`event stream ended: ${reason}`));
+      } catch {
+        // Closed and read meanwhile.
+      }
+    }, this.settings.cutoffGraceMs);
+    client.cutoffTimer.unref();
+  }
+
+  private end(client: Client, reason: StreamEndReason): void {
+    if (client.ended) return;
+    client.ended = true;
+    client.waiting = false;
+    this.bufferedBytes -= client.queuedBytes;
+    client.queue = [];
+    client.queuedBytes = 0;
+    this.clients.delete(client);
+    this.metrics.streamClients.set(this.clients.size);
+    this.metrics.streamBufferedBytes.set(this.bufferedBytes);
+    this.metrics.streamEnded.inc({ reason });
+  }
+}
