@@ -3,7 +3,7 @@ import { requireRole } from "../http/auth.js";
 import type { AppEnv } from "../http/env.js";
 import { AUTH_ERRORS, BEARER, problem } from "../http/openapi.js";
 import { validationHook } from "../http/problem.js";
-import { EVENT_KINDS, type EventFilter, type EventKind } from "./model.js";
+import { EVENT_KINDS, type EventFilter } from "./model.js";
 import type { EventStreams } from "./streams.js";
 
 /** An event id as a client sends it back: plain decimal digits. */
@@ -92,7 +92,7 @@ export function eventRoutes({ streams, strategies, instruments }: EventRoutesDep
     const query = c.req.valid("query");
     const header = c.req.valid("header");
     const filter: EventFilter = {
-      kinds: query.kinds as ReadonlySet<EventKind> | undefined,
+      kinds: query.kinds,
       strategies: query.strategy,
       instruments: query.instrument,
     };
