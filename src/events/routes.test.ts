@@ -76,6 +76,23 @@ describe("GET /v1/events", () => {
     await reader.cancel();
   });
 
+  it("tells when a limit's utilization crosses a threshold, in the commit of the submit that crossed it", async () => {
+    await t.close();
+    t = await startTestApp(
+      { risk: { maxExposure: { total: "10000", perInstrument: "10000" }, maxSlippageBps: 0 } },
+      { executor },
+    );
+    const reader = new SseReader((await stream(t, "?kinds=risk.limit_threshold")).body!);
+    // 0.13 × 65,000 = 8,450: 84.5% of both exposure limits.
+    await t.call("POST", "/v1/operations", { body: submitBody({ size: "0.13" }) });
+    const crossings = await reader.take(2);
+    expect(crossings.map((e) => e.data.data)).toEqual([
+      { limit: "exposure_total", threshold: 0.8, utilization: 0.845, direction: "up" },
+      { limit: "exposure_instrument", threshold: 0.8, utilization: 0.845, direction: "up" },
+    ]);
+    await reader.cancel();
+  });
+
   it("refuses a bad filter or event id with a 400 naming the field", async () => {
     const cases: [string, Record<string, string>, string][] = [
       ["?kinds=operation.opened,nope", {}, "query.kinds"],

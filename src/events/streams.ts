@@ -78,7 +78,7 @@ export class EventStreams {
   private readonly clients = new Set<Client>();
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
-  private bufferedBytes = 0;
+  private heldBytes = 0;
 
   constructor(
     private readonly log: EventLog,
@@ -86,6 +86,11 @@ export class EventStreams {
     private readonly metrics: EventMetrics,
   ) {
     log.subscribe((events) => this.publish(events));
+  }
+
+  /** Bytes of events held for clients that have not read them, all clients together. */
+  get bufferedBytes(): number {
+    return this.heldBytes;
   }
 
   /** Clients connected now. */
@@ -191,8 +196,8 @@ export class EventStreams {
     }
     if (client.queue.length > 0) {
       const chunk = client.queue.join("");
-      this.bufferedBytes -= client.queuedBytes;
-      this.metrics.streamBufferedBytes.set(this.bufferedBytes);
+      this.heldBytes -= client.queuedBytes;
+      this.metrics.streamBufferedBytes.set(this.heldBytes);
       client.queue = [];
       client.queuedBytes = 0;
       controller.enqueue(encoder.encode(chunk));
@@ -228,7 +233,7 @@ export class EventStreams {
       }
       client.queue.push(chunk);
       client.queuedBytes += chunk.length;
-      this.bufferedBytes += chunk.length;
+      this.heldBytes += chunk.length;
       if (client.queuedBytes > this.settings.maxBufferedBytes) {
         this.finish(
           client,
@@ -238,7 +243,7 @@ export class EventStreams {
       }
     }
     this.metrics.streamEventsSent.inc(sent);
-    this.metrics.streamBufferedBytes.set(this.bufferedBytes);
+    this.metrics.streamBufferedBytes.set(this.heldBytes);
   }
 
   private beat(): void {
@@ -284,12 +289,12 @@ export class EventStreams {
     if (client.ended) return;
     client.ended = true;
     client.waiting = false;
-    this.bufferedBytes -= client.queuedBytes;
+    this.heldBytes -= client.queuedBytes;
     client.queue = [];
     client.queuedBytes = 0;
     this.clients.delete(client);
     this.metrics.streamClients.set(this.clients.size);
-    this.metrics.streamBufferedBytes.set(this.bufferedBytes);
+    this.metrics.streamBufferedBytes.set(this.heldBytes);
     this.metrics.streamEnded.inc({ reason });
   }
 }

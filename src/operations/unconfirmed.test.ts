@@ -23,6 +23,12 @@ describe("unconfirmed executions", () => {
   }
   const get = async (id: string) =>
     (await (await t.call("GET", `/v1/operations/${id}`)).json()) as Record<string, unknown>;
+  /** The events recorded about an operation: kind, and the operation's status they show. */
+  const eventsOf = (id: string): [string, string][] =>
+    t.app.events
+      .readAfter(0, 1_000)
+      .filter((e) => e.operationId === id)
+      .map((e) => [e.kind, (JSON.parse(e.data) as { operation: { status: string } }).operation.status]);
   const lostAnswer = () => new ExecutionError("no answer within 2000 ms", "unknown");
 
   it("keeps an unconfirmed open pending, answers 504, and opens it once the venue confirms", async () => {
@@ -49,6 +55,10 @@ describe("unconfirmed executions", () => {
     expect(await get(id)).toMatchObject({ status: "open", entryPrice: "65000.00" });
     expect(executor.count("open")).toBe(1);
     expect(t.app.service.open.has(id)).toBe(true);
+    expect(eventsOf(id)).toEqual([
+      ["operation.opened", "open"],
+      ["operation.reconciled", "open"],
+    ]);
   });
 
   it("marks an unconfirmed open failed when the venue never saw it, and frees its exposure", async () => {
@@ -62,6 +72,10 @@ describe("unconfirmed executions", () => {
     clock.advance(t.config.executor.reconcileAfterMs);
     await t.app.supervisor.tick();
     expect(await get(op!.id)).toMatchObject({ status: "failed" });
+    expect(eventsOf(op!.id)).toEqual([
+      ["operation.failed", "failed"],
+      ["operation.reconciled", "failed"],
+    ]);
     expect(t.app.ledger.view().exposureTotal).toBe(0n);
     const failed = await t.app.registry.getSingleMetricAsString("opsguard_operations_failed_total");
     expect(failed).toContain('opsguard_operations_failed_total{strategy="trend-follow",stage="reconcile"} 1');
@@ -87,6 +101,11 @@ describe("unconfirmed executions", () => {
     // Booked at the venue's fill, not at the price when it was reconciled.
     expect(await get(id)).toMatchObject({ status: "closed", closeReason: "manual", pnl: "50.00" });
     expect(t.app.ledger.equity).toBe(100_050_00n);
+    expect(eventsOf(id)).toEqual([
+      ["operation.opened", "open"],
+      ["operation.closed", "closed"],
+      ["operation.reconciled", "closed"],
+    ]);
     const closed = await t.app.registry.getSingleMetricAsString("opsguard_operations_closed_total");
     expect(closed).toContain('result="win",close_reason="manual"} 1');
   });

@@ -1,0 +1,135 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { tempDir } from "../../tests/harness.js";
+import { ManualClock } from "../platform/clock.js";
+import { migrate, openDatabase, type Db } from "../platform/db.js";
+import { GroupCommit } from "../platform/group-commit.js";
+import { createSilentLogger } from "../platform/logger.js";
+import { LimitWatch } from "./limit-watch.js";
+import { EventLog } from "./log.js";
+import type { StoredEvent } from "./model.js";
+
+let dir: string;
+let db: Db;
+let commits: GroupCommit;
+let log: EventLog;
+const clock = new ManualClock(Date.UTC(2026, 11, 1));
+
+beforeEach(() => {
+  dir = tempDir();
+  db = openDatabase({ path: join(dir, "opsguard.db") });
+  migrate(db);
+  commits = new GroupCommit(db);
+  log = new EventLog(db, commits, clock, createSilentLogger());
+});
+
+afterEach(() => {
+  if (db.open) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const subject = { operationId: "op-1", strategy: "s", instrument: "i" };
+
+describe("EventLog", () => {
+  it("hands events on only once committed, and reads only what is committed", async () => {
+    const seen: StoredEvent[][] = [];
+    log.subscribe((events) => seen.push([...events]));
+    commits.write(() => log.append("operation.opened", subject, { n: 1 }));
+    commits.write(() => log.append("operation.closed", subject, { n: 2 }));
+    // The open batch is visible to this connection, but not yet an event anyone gets.
+    expect(log.readAfter(0, 10)).toEqual([]);
+    expect(seen).toEqual([]);
+    await commits.durable();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.map((e) => [e.id, e.kind, e.data])).toEqual([
+      [1, "operation.opened", '{"n":1}'],
+      [2, "operation.closed", '{"n":2}'],
+    ]);
+    expect(log.readAfter(0, 10).map((e) => e.id)).toEqual([1, 2]);
+    expect(log.readAfter(1, 10).map((e) => e.id)).toEqual([2]);
+    expect(log.published).toBe(2);
+  });
+
+  it("never hands on an event whose write was undone", async () => {
+    const seen: number[] = [];
+    log.subscribe((events) => seen.push(...events.map((e) => e.id)));
+    expect(() =>
+      commits.write(() => {
+        log.append("operation.opened", subject, {});
+        throw new Error("the change failed");
+      }),
+    ).toThrow("the change failed");
+    commits.write(() => log.append("operation.failed", subject, {}));
+    await commits.durable();
+    expect(log.readAfter(0, 10).map((e) => e.kind)).toEqual(["operation.failed"]);
+    expect(seen).toEqual([log.published]);
+  });
+
+  it("keeps ids growing after the oldest are pruned, and after a restart", async () => {
+    for (let i = 0; i < 3; i++) commits.write(() => log.append("operation.opened", subject, {}));
+    await commits.durable();
+    clock.advance(10_000);
+    commits.write(() => log.append("operation.opened", subject, {}));
+    await commits.durable();
+    expect(commits.write(() => log.prune(clock.now(), 10))).toBe(3);
+    expect(commits.write(() => log.prune(clock.now(), 10))).toBe(0);
+    await commits.durable();
+    expect(log.oldestId()).toBe(4);
+    const again = new EventLog(db, commits, clock, createSilentLogger());
+    expect(again.published).toBe(4);
+    commits.write(() => again.append("operation.closed", subject, {}));
+    await commits.durable();
+    expect(again.readAfter(0, 10).map((e) => e.id)).toEqual([4, 5]);
+  });
+
+  it("keeps handing events on when one listener throws", async () => {
+    const seen: number[] = [];
+    log.subscribe(() => {
+      throw new Error("broken listener");
+    });
+    log.subscribe((events) => seen.push(events.length));
+    commits.write(() => log.append("operation.opened", subject, {}));
+    await commits.durable();
+    expect(seen).toEqual([1]);
+  });
+});
+
+describe("LimitWatch", () => {
+  it("records each crossing of a threshold once, up and down, in the batch that caused it", async () => {
+    let usage: Record<string, number> = { exposure_total: 0.5, daily_loss: 0 };
+    const watch = new LimitWatch(log, () => usage, [1, 0.8]);
+    commits.beforeCommit(() => watch.check());
+    const crossings = () => log.readAfter(0, 100).map((e) => JSON.parse(e.data) as Record<string, unknown>);
+
+    commits.write(() => undefined);
+    await commits.durable();
+    expect(crossings()).toEqual([]); // where the limits stood at start is no crossing
+
+    usage = { exposure_total: 0.85, daily_loss: 1 };
+    commits.write(() => undefined);
+    await commits.durable();
+    usage = { exposure_total: 0.9, daily_loss: 1 };
+    commits.write(() => undefined);
+    await commits.durable();
+    usage = { exposure_total: 0.2, daily_loss: 0.9 };
+    commits.write(() => undefined);
+    await commits.durable();
+    expect(crossings()).toEqual([
+      { limit: "exposure_total", threshold: 0.8, utilization: 0.85, direction: "up" },
+      { limit: "daily_loss", threshold: 1, utilization: 1, direction: "up" },
+      { limit: "exposure_total", threshold: 0.8, utilization: 0.2, direction: "down" },
+      { limit: "daily_loss", threshold: 1, utilization: 0.9, direction: "down" },
+    ]);
+  });
+
+  it("records nothing with no thresholds", async () => {
+    let usage = { exposure_total: 0 };
+    const watch = new LimitWatch(log, () => usage, []);
+    commits.beforeCommit(() => watch.check());
+    usage = { exposure_total: 1 };
+    commits.write(() => undefined);
+    await commits.durable();
+    expect(log.readAfter(0, 10)).toEqual([]);
+  });
+});
