@@ -26,5 +26,5 @@ export async function runDemo(config: Config): Promise<void> {
     logger: running.app.logger,
   });
   started.strategy = strategy;
-  strategy.start();
+  await strategy.start();
 }

@@ -1,4 +1,5 @@
 import type { Executor } from "../execution/executor.js";
+import { EventFollower, type OpsguardEvent } from "./event-follower.js";
 import { formatFixed } from "../platform/fixed-point.js";
 import type { Logger } from "../platform/logger.js";
 import type { RiskLimits } from "../risk/limits.js";
@@ -35,18 +36,53 @@ export interface DemoStrategyOptions {
 /**
  * A built-in strategy that talks to opsguard over HTTP like any client: a realistic stream of
  * operations across strategies, instruments and patterns, with some that break limits, some
- * idempotent retries, manual closes, and a resume after each automatic halt.
+ * idempotent retries, manual closes, and a resume after each automatic halt. It learns which of
+ * its operations are open and whether trading is halted from the event stream (`GET /v1/events`),
+ * never by polling.
  */
 export class DemoStrategy {
   private timer: NodeJS.Timeout | undefined;
   private sequence = 0;
   private haltedSince: number | undefined;
-  private readonly open: string[] = [];
+  /** Open operations, oldest first, as the event stream tells. */
+  private readonly open = new Set<string>();
+  private tradingState = "active";
   private inFlight: Promise<void> | undefined;
+  private readonly events: EventFollower;
 
-  constructor(private readonly options: DemoStrategyOptions) {}
+  constructor(private readonly options: DemoStrategyOptions) {
+    this.events = new EventFollower({
+      baseUrl: options.baseUrl,
+      token: options.token,
+      query: "kinds=operation.opened,operation.closed,operation.failed,trading.state_changed",
+      onEvent: (event) => this.observe(event),
+      onDisconnect: (reason) =>
+        options.logger.info("demo event stream reconnecting", { event: "demo.stream_reconnecting", reason }),
+    });
+  }
 
-  start(): void {
+  /** What an event tells the strategy. */
+  observe(event: OpsguardEvent): void {
+    if (event.kind === "trading.state_changed") this.tradingState = String(event.data.to);
+    else if (event.kind === "operation.opened") this.open.add(event.operationId!);
+    else this.open.delete(event.operationId!);
+  }
+
+  /** Operations the strategy knows to be open. */
+  get openOperations(): ReadonlySet<string> {
+    return this.open;
+  }
+
+  /** Reads the trading state once, then follows the event stream and starts submitting. */
+  async start(): Promise<void> {
+    const risk = (await (await this.call("GET", "/v1/risk")).json()) as { tradingState: { state: string } };
+    this.tradingState = risk.tradingState.state;
+    this.events.start();
+    this.run();
+  }
+
+  /** A step, then the next one `intervalMs` after it ends, until stopped. */
+  private run(): void {
     const loop = (): void => {
       this.inFlight = this.step()
         .catch((error: unknown) => {
@@ -66,15 +102,16 @@ export class DemoStrategy {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.inFlight;
+    await this.events.stop();
   }
 
   /** One decision: maybe resume, maybe close one, then submit one. */
   async step(): Promise<void> {
     const random = this.options.random ?? Math.random;
     if (await this.resumeIfHalted()) return;
-    if (this.open.length > 0 && random() < 0.08) {
-      // The newest is the likeliest to be still open: most close at their exits within seconds.
-      await this.call("POST", `/v1/operations/${this.open.pop()!}/close`, {});
+    if (this.open.size > 0 && random() < 0.08) {
+      // The newest: the older ones are left to reach their exits.
+      await this.call("POST", `/v1/operations/${[...this.open].at(-1)!}/close`, {});
       return;
     }
     if (random() < 0.03) {
@@ -125,20 +162,13 @@ export class DemoStrategy {
       confidence: Math.round((0.5 + random() * 0.5) * 100) / 100,
     };
     const response = await this.call("POST", "/v1/operations", body);
-    if (response.status === 201) {
-      const { id } = (await response.json()) as { id: string };
-      this.open.push(id);
-      if (this.open.length > 200) this.open.shift();
-      // A client that lost the answer retries with the same clientId: opsguard replays.
-      if (random() < 0.05) await this.call("POST", "/v1/operations", body);
-    }
+    // A client that lost the answer retries with the same clientId: opsguard replays.
+    if (response.status === 201 && random() < 0.05) await this.call("POST", "/v1/operations", body);
   }
 
   /** After an automatic halt, waits a while, then resumes as an operator would. */
   private async resumeIfHalted(): Promise<boolean> {
-    const response = await this.call("GET", "/v1/risk");
-    const risk = (await response.json()) as { tradingState: { state: string } };
-    if (risk.tradingState.state !== "halted") {
+    if (this.tradingState !== "halted") {
       this.haltedSince = undefined;
       return false;
     }
