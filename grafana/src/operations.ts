@@ -1,4 +1,5 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import { eventsRow } from "./events.js";
 import { buildDashboard } from "./frame.js";
 import { UNITS, statPanel, thresholds, timeSeries } from "./panels.js";
 import { STRATEGY, quantile, rate, series, sumBy } from "./promql.js";
@@ -12,7 +13,7 @@ export function operationsDashboard(): dashboard.Dashboard {
     uid: "opsguard-operations",
     title: "opsguard / Operations",
     description:
-      "Operations submitted, closed and failed; open operations; submit and execution latency with exemplars linking to traces; operation lifetime.",
+      "Operations submitted, closed and failed; open operations; the events stream and webhooks; submit and execution latency with exemplars linking to traces; operation lifetime.",
     variables: ["instance", "strategy"],
     rows: [
       {
@@ -201,6 +202,7 @@ export function operationsDashboard(): dashboard.Dashboard {
           ),
         ],
       },
+      eventsRow(),
       {
         title: "Latency",
         panels: [
