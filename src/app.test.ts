@@ -66,6 +66,7 @@ describe("service routes", () => {
       "/v1/backups",
       "/v1/backups/restore-drill",
       "/v1/backups/runs/{id}",
+      "/v1/events",
       "/v1/operations",
       "/v1/operations/{id}",
       "/v1/operations/{id}/close",

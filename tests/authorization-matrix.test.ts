@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES, type Role } from "../src/http/tokens.js";
-import { startTestApp, submitBody, type TestApp } from "./harness.js";
+import { answerText, startTestApp, submitBody, type TestApp } from "./harness.js";
 
 /**
  * The least role each protected route needs (DESIGN.md §3), keyed like the OpenAPI document:
@@ -15,6 +15,7 @@ const MINIMUM_ROLE: Readonly<Record<string, Role>> = {
   "GET /v1/operations": "viewer",
   "GET /v1/operations/{id}": "viewer",
   "GET /v1/risk": "viewer",
+  "GET /v1/events": "viewer",
   "PUT /v1/risk/state": "admin",
   "POST /v1/backups": "admin",
   "GET /v1/backups": "admin",
@@ -140,7 +141,7 @@ async function expectRefused(
 ): Promise<void> {
   const before = countRows();
   const res = await send(route, authorization, method);
-  const text = await res.text();
+  const text = await answerText(res);
   const what = `${method} ${route.url} with ${label}`;
   expect(res.status, `${what}: ${text}`).toBe(status);
   expect(res.headers.get("content-type"), what).toBe("application/problem+json");
@@ -266,7 +267,7 @@ describe("the authorization matrix", () => {
       spellings.push([ROLES[minimum]!, percentEncoded(route)]);
       for (const [role, target] of spellings) {
         const res = await send(target, `Bearer ${t.tokens[role]}`);
-        const text = await res.text();
+        const text = await answerText(res);
         const what = `${target.method} ${target.url} as ${role}: ${res.status} ${text}`;
         // 404/409/422 from the handler still mean it ran; a 400 or 415 would mean the fixture body is
         // wrong, and the router's own 404 ("No route for …") that the path did not reach the route.

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../src/platform/errors.js";
-import { startTestApp, submitBody, type TestApp } from "./harness.js";
+import { answerText, startTestApp, submitBody, type TestApp } from "./harness.js";
 
 /**
  * Requests per run: enough to reach every route with every kind of bad input many times, few enough
@@ -363,7 +363,7 @@ describe("fuzzing every route", () => {
           headers: request.headers,
           body: request.body,
         });
-        const answer = await res.text();
+        const answer = await answerText(res);
         const shown = describeRequest(request, res.status, answer);
         if (KNOWN_BUGS.some((bug) => bug.matches(request, res.status))) {
           known++;

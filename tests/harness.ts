@@ -199,3 +199,15 @@ export class ScriptedExecutor implements Executor {
     ).length;
   }
 }
+
+/**
+ * A response's body as text; of an event stream (which never ends by itself) only what it sent
+ * first, and the stream is then closed.
+ */
+export async function answerText(res: Response): Promise<string> {
+  if (!res.headers.get("content-type")?.startsWith("text/event-stream") || !res.body) return res.text();
+  const reader = res.body.getReader();
+  const { value } = await reader.read();
+  await reader.cancel();
+  return value ? Buffer.from(value).toString() : "";
+}

@@ -1,5 +1,6 @@
 import { Cron as CronJob } from "croner";
 import { z } from "zod";
+import { EVENT_KINDS } from "../events/model.js";
 
 /** A decimal amount written as a string or a number, kept as text until a scale is known. */
 const Decimal = z.union([
@@ -342,6 +343,85 @@ export const EventsConfig = z.object({
 });
 export type EventsConfig = z.infer<typeof EventsConfig>;
 
+/**
+ * The name of an environment variable. `OPSGUARD_*` names are refused: the configuration loader
+ * reads each of those as a configuration key.
+ */
+const EnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name: letters, digits and '_'")
+  .refine((name) => !name.toUpperCase().startsWith("OPSGUARD_"), {
+    message: "OPSGUARD_* variables are configuration keys; hold the secret in a variable of another name",
+  });
+
+export const WebhookEndpointConfig = z
+  .object({
+    /** The endpoint's name: its `endpoint` metric label, in log lines and delivery ids; unique. */
+    name: Name,
+    /** Where the events are POSTed. */
+    url: HttpUrl,
+    /** The event kinds sent; every kind when unset. */
+    kinds: z.array(z.enum(EVENT_KINDS)).min(1).optional(),
+    /** Only events of these strategies (account-wide events are always sent); all when unset. */
+    strategies: z.array(Name).min(1).optional(),
+    /** Only events of these instruments (account-wide events are always sent); all when unset. */
+    instruments: z.array(Name).min(1).optional(),
+    /** File holding the signing secret (its content, trimmed). Set this or `secretEnv`. */
+    secretFile: z.string().min(1).optional(),
+    /** Environment variable holding the signing secret. Set this or `secretFile`. */
+    secretEnv: EnvName.optional(),
+  })
+  .superRefine((endpoint, ctx) => {
+    if ((endpoint.secretFile === undefined) === (endpoint.secretEnv === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["secretFile"],
+        message: "set exactly one of secretFile and secretEnv: where the signing secret is read from",
+      });
+    }
+  });
+export type WebhookEndpointConfig = z.infer<typeof WebhookEndpointConfig>;
+
+export const WebhooksConfig = z
+  .object({
+    /**
+     * The endpoints that receive the events, each a mapping of `name`, `url`, `secretFile` or
+     * `secretEnv`, and the optional filters `kinds`, `strategies` and `instruments` (see
+     * docs/webhooks.md). None by default. @default []
+     */
+    endpoints: z.array(WebhookEndpointConfig).default([]),
+    /** Deadline of one delivery attempt; the request is aborted after it. @default 5000 */
+    timeoutMs: z.number().int().min(10).max(600_000).default(5_000),
+    /** Events sent in one request, at most. @default 100 */
+    maxBatchEvents: z.number().int().min(1).max(1_000).default(100),
+    retry: z
+      .object({
+        /** Delay before the first retry of a failed delivery; it doubles at each failure, with jitter. @default 1000 */
+        initialMs: z.number().int().min(1).default(1_000),
+        /** Longest delay between two attempts; a failing delivery is retried at this pace forever. @default 300000 */
+        maxMs: z.number().int().min(1).max(86_400_000).default(300_000),
+      })
+      .prefault({})
+      .refine((retry) => retry.maxMs >= retry.initialMs, {
+        path: ["maxMs"],
+        message: "must be at least retry.initialMs",
+      }),
+  })
+  .superRefine((webhooks, ctx) => {
+    const seen = new Set<string>();
+    webhooks.endpoints.forEach((endpoint, i) => {
+      if (seen.has(endpoint.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["endpoints", i, "name"],
+          message: `endpoint names must be unique: "${endpoint.name}" is used twice`,
+        });
+      }
+      seen.add(endpoint.name);
+    });
+  });
+export type WebhooksConfig = z.infer<typeof WebhooksConfig>;
+
 export const Config = z
   .object({
     /** Where the SQLite database, the admin token and local files live. @default "./data" */
@@ -428,6 +508,7 @@ export const Config = z
       .prefault({}),
     backup: BackupConfig.prefault({}),
     events: EventsConfig.prefault({}),
+    webhooks: WebhooksConfig.prefault({}),
     security: z
       .object({
         schedule: z
@@ -612,6 +693,24 @@ export const Config = z
     if (new Set(config.strategies).size !== config.strategies.length) {
       ctx.addIssue({ code: "custom", path: ["strategies"], message: "strategy names must be unique" });
     }
+    config.webhooks.endpoints.forEach((endpoint, i) => {
+      const undeclared = (endpoint.strategies ?? []).filter((name) => !config.strategies.includes(name));
+      if (undeclared.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["webhooks", "endpoints", i, "strategies"],
+          message: `not declared in strategies: ${undeclared.join(", ")}`,
+        });
+      }
+      const unknown = (endpoint.instruments ?? []).filter((name) => !(name in config.instruments));
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["webhooks", "endpoints", i, "instruments"],
+          message: `not declared in instruments: ${unknown.join(", ")}`,
+        });
+      }
+    });
   });
 
 /** The validated configuration: every key present, defaults filled in. */
