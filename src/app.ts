@@ -69,6 +69,8 @@ import { createEventMetrics } from "./events/metrics.js";
 import { EventRetention } from "./events/retention.js";
 import { eventRoutes } from "./events/routes.js";
 import { EventStreams } from "./events/streams.js";
+import { WebhookDeliveries } from "./events/webhooks/deliveries.js";
+import { readWebhookSecrets } from "./events/webhooks/secrets.js";
 
 /** What tests and the CLI may substitute; everything else comes from the config. */
 export interface AppOverrides {
@@ -120,6 +122,8 @@ export interface OpsguardApp {
   events: EventLog;
   /** The clients of `GET /v1/events`. */
   streams: EventStreams;
+  /** The outgoing webhooks: the events POSTed, signed, to each endpoint of `webhooks.endpoints`. */
+  webhooks: WebhookDeliveries;
   /** Starts supervising and reconciles what a previous process left unknown; then it is ready. */
   start(): Promise<void>;
   /**
@@ -150,6 +154,8 @@ export function databasePath(config: Config): string {
 /** The composition root: builds every part from the config and wires them together. */
 export function createApp(config: Config, overrides: AppOverrides = {}): OpsguardApp {
   const clock = overrides.clock ?? SYSTEM_CLOCK;
+  // Read once, before anything is opened: a missing secret stops the start with the key to fix.
+  const webhookSecrets = readWebhookSecrets(config.webhooks.endpoints, process.env);
   const registry = createRegistry();
   const metrics = createMetrics(registry, { version: VERSION, runtime: overrides.runtimeMetrics ?? true });
   const tracing = startTracing({
@@ -306,6 +312,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     logger,
     retentionMs: config.events.retentionHours * 3_600_000,
   });
+  const webhooks = new WebhookDeliveries({
+    config: config.webhooks,
+    secrets: webhookSecrets,
+    log: events,
+    db,
+    commits,
+    clock,
+    logger,
+    registry,
+  });
   standardizeCounterNames(registry);
 
   const supervisor = new Supervisor({
@@ -389,7 +405,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   http.use("/v1/*", authenticate({ tokens, enabled: config.auth.enabled }));
   // After authentication: a caller without a valid token never gets a body read.
   http.use("/v1/*", limitBody({ maxBytes: config.server.maxBodyBytes }));
-  http.use("/v1/*", exactJsonBody());
+  http.use("/v1/*", exactJsonBody({ maxBytes: config.server.maxBodyBytes }));
   http.use("/v1/*", async (_c, next) => {
     // Memory and the database disagree after a failed commit: nothing more is served.
     if (failing) throw new DomainError("NOT_READY", "opsguard is stopping after a failed database commit");
@@ -454,6 +470,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     checkpointer,
     events,
     streams,
+    webhooks,
     flushLogs: (deadlineMs) => logging.close(deadlineMs),
     get ready() {
       return ready;
@@ -471,12 +488,15 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       if (!inMemory) checkpointer.start();
       streams.start();
       retention.start();
+      webhooks.start();
     },
     async stop(deadlineMs = DEFAULT_FLUSH_DEADLINE_MS) {
       ready = false;
       streams.close();
       schedule?.stop();
       await retention.stop();
+      // An endpoint's request in flight is aborted; its events stay stored for the next start.
+      await webhooks.stop();
       await supervisor.stop();
       // A backup, drill or check under way is stopped, not waited for.
       await backups.stop();

@@ -1,3 +1,4 @@
+import type { HttpBindings } from "@hono/node-server";
 import type { Role } from "./tokens.js";
 
 /** The caller, once authenticated. */
@@ -10,6 +11,8 @@ export interface Principal {
 
 /** Hono context variables shared by middleware and routes. */
 export interface AppEnv {
+  /** Node's request and response, when served by @hono/node-server; absent in process (`app.request`). */
+  Bindings: Partial<HttpBindings>;
   Variables: {
     requestId: string;
     principal: Principal;

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decimalParts, holdsExactly, MAX_JSON_DEPTH, parseExactJson } from "./exact-json.js";
+import { parseExactJsonByTree } from "./exact-json.reference.fixture.js";
 
 const problemsOf = (text: string) => {
   const parsed = parseExactJson(text);
@@ -50,7 +51,7 @@ describe("parseExactJson", () => {
   it("reports malformed JSON with its line and column", () => {
     const [problem] = problemsOf('{\n  "size": 0.1,\n}');
     expect(problem).toMatchObject({ code: "MALFORMED_BODY", path: "body" });
-    expect(problem?.message).toMatch(/malformed JSON: .*\(3:1\)/);
+    expect(problem?.message).toMatch(/^malformed JSON: .*\(line 3 column 1\)$/);
   });
 
   it("refuses nesting deeper than it needs, however deep, without overflowing the stack", () => {
@@ -72,6 +73,57 @@ describe("parseExactJson", () => {
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
     expect(Object.keys(value)).toEqual(["__proto__"]);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+});
+
+describe("parseExactJson against a reading of the syntax tree", () => {
+  /** JSON text with what makes a body inexact: long numbers, keys given twice, escaped keys, deep nesting. */
+  const tricky = fc.letrec<{ value: string; array: string; object: string }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: "small" },
+      fc.constantFrom(
+        "0.10000000000000000001",
+        "9007199254740993",
+        "1e999",
+        "-0",
+        "1E5",
+        "0.5e-3",
+        "65000.25",
+      ),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
+      fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }).map(String),
+      fc.string().map((s) => JSON.stringify(s)),
+      fc.constantFrom("true", "false", "null"),
+      tie("array"),
+      tie("object"),
+    ),
+    array: fc.array(tie("value"), { maxLength: 4 }).map((items) => `[${items.join(",")}]`),
+    object: fc
+      .array(
+        fc.tuple(fc.constantFrom("a", "b", "size", "a\\u0062", "\\u0061", "__proto__", "x y"), tie("value")),
+        { maxLength: 5 },
+      )
+      .map((members) => `{${members.map(([k, v]) => `"${k}" : ${v}`).join(" ,\n")}}`),
+  })).value;
+
+  it("agrees on what is exact, on the value, and finds every problem the tree finds", () => {
+    fc.assert(
+      fc.property(tricky, (text) => {
+        const fast = parseExactJson(text);
+        const tree = parseExactJsonByTree(text);
+        if (tree.ok) {
+          expect(fast).toEqual(tree);
+          return;
+        }
+        expect(fast.ok).toBe(false);
+        const paths = (fast as { problems: { code: string; path?: string }[] }).problems.map(
+          (p) => `${p.code} ${p.path}`,
+        );
+        // The tree skips the value of a duplicate key; the scan also reports what is inside it.
+        for (const p of tree.problems) expect(paths).toContain(`${p.code} ${p.path}`);
+      }),
+      { numRuns: 3_000 },
+    );
   });
 });
 

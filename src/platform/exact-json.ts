@@ -1,4 +1,3 @@
-import { parse, type ValueNode } from "@humanwhocodes/momoa";
 import type { ProblemDetail } from "./errors.js";
 
 /** Objects and arrays nested deeper than this are refused: no request of opsguard needs more. */
@@ -9,92 +8,139 @@ export type ExactJson = { ok: true; value: unknown } | { ok: false; problems: Pr
 
 /**
  * Parses JSON the way a risk gateway must read money: a number means exactly what its digits say,
- * and the same key twice is an error, not "the last one wins". `JSON.parse` can do neither (it
- * rounds `0.10000000000000000001` to `0.1` and silently keeps the last duplicate), so the text is
- * parsed by momoa, whose syntax tree keeps each number's source text and every member.
+ * and the same key twice is an error, not "the last one wins". `JSON.parse` alone can do neither
+ * (it rounds `0.10000000000000000001` to `0.1` and silently keeps the last duplicate).
+ *
+ * So the text is parsed twice, cheaply: `JSON.parse` checks the syntax and builds the value, then
+ * {@link scan} walks the (now known valid) text once for what `JSON.parse` loses: each number's
+ * digits, each object's keys, the depth. Hand-written because the syntax tree of a JSON parser
+ * library (momoa, used before) allocated about 10 KB per submit body and took most of the parse
+ * time; the scan allocates little beyond the keys it compares (BENCHMARKS.md, "exact JSON").
  *
  * A number whose digits a double cannot hold exactly (more than about 17 significant digits, or
  * beyond 2^53 for an integer) is refused with its path: send it as a decimal string instead.
  * Problems are reported with paths such as `body.size`, all of them, not only the first.
  */
 export function parseExactJson(text: string): ExactJson {
-  let root: ValueNode;
+  let value: unknown;
   try {
-    root = parse(text, { mode: "json" }).body;
+    value = JSON.parse(text);
   } catch (error) {
-    // momoa's messages carry the line and column; a RangeError is nesting too deep for the stack.
-    const message =
-      error instanceof RangeError
-        ? `nested more than ${MAX_JSON_DEPTH} levels deep`
-        : (error as Error).message;
     return {
       ok: false,
-      problems: [{ code: "MALFORMED_BODY", path: "body", message: `malformed JSON: ${message}` }],
+      problems: [
+        { code: "MALFORMED_BODY", path: "body", message: `malformed JSON: ${(error as Error).message}` },
+      ],
     };
   }
-  const problems: ProblemDetail[] = [];
-  const value = build(root, text, "body", 0, problems);
+  const problems = scan(text);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
 }
 
-function build(
-  node: ValueNode,
-  text: string,
-  path: string,
-  depth: number,
-  problems: ProblemDetail[],
-): unknown {
-  switch (node.type) {
-    case "Object": {
-      if (depth >= MAX_JSON_DEPTH) return tooDeep(path, problems);
-      const object: Record<string, unknown> = {};
-      for (const member of node.members) {
-        const key = member.name.type === "String" ? member.name.value : member.name.name;
-        const at = `${path}.${key}`;
-        if (Object.hasOwn(object, key)) {
-          problems.push({ code: "DUPLICATE_KEY", path: at, message: `"${key}" appears more than once` });
-          continue;
-        }
-        // An own property even for "__proto__", which plain assignment would turn into a prototype.
-        Object.defineProperty(object, key, {
-          value: build(member.value, text, at, depth + 1, problems),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      }
-      return object;
-    }
-    case "Array":
-      if (depth >= MAX_JSON_DEPTH) return tooDeep(path, problems);
-      return node.elements.map((element, i) =>
-        build(element.value, text, `${path}.${i}`, depth + 1, problems),
-      );
-    case "Number": {
-      const source = text.slice(node.loc.start.offset, node.loc.end.offset);
-      if (!holdsExactly(source, node.value)) {
-        const message = Number.isFinite(node.value)
-          ? `${source} has more digits than a JSON number can hold exactly; send it as a decimal string`
-          : `${source} is beyond the range of a JSON number`;
-        problems.push({ code: "INEXACT_NUMBER", path, message });
-      }
-      return node.value;
-    }
-    case "String":
-    case "Boolean":
-      return node.value;
-    case "Null":
-      return null;
-    default:
-      // NaN, Infinity and identifiers exist only in JSON5 mode, which is not used.
-      problems.push({ code: "MALFORMED_BODY", path, message: "not a JSON value" });
-      return undefined;
-  }
+/** Where the scan is inside one object or array. */
+interface Frame {
+  /** The keys seen so far (an object), or undefined (an array). */
+  keys: string[] | undefined;
+  /** The member's key, or the element's index, the scan is in. */
+  at: string | number;
 }
 
-function tooDeep(path: string, problems: ProblemDetail[]): undefined {
-  problems.push({ code: "MALFORMED_BODY", path, message: `nested more than ${MAX_JSON_DEPTH} levels deep` });
-  return undefined;
+const QUOTE = 34; // "
+const BACKSLASH = 92; // \
+const COLON = 58; // :
+
+/**
+ * The problems `JSON.parse` does not see in `text`, which must be valid JSON: inexact numbers,
+ * duplicate keys, nesting beyond {@link MAX_JSON_DEPTH}.
+ */
+function scan(text: string): ProblemDetail[] {
+  const problems: ProblemDetail[] = [];
+  const stack: Frame[] = [];
+  const pathOf = (): string => {
+    let path = "body";
+    for (const frame of stack) path += `.${frame.at}`;
+    return path;
+  };
+  let i = 0;
+  const end = text.length;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (stack.length >= MAX_JSON_DEPTH) {
+        problems.push({
+          code: "MALFORMED_BODY",
+          path: pathOf(),
+          message: `nested more than ${MAX_JSON_DEPTH} levels deep`,
+        });
+        return problems;
+      }
+      stack.push({ keys: c === 123 ? [] : undefined, at: c === 123 ? "" : 0 });
+      i++;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      stack.pop();
+      i++;
+    } else if (c === 44 /* , */) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.keys === undefined) frame.at = (frame.at as number) + 1;
+      i++;
+    } else if (c === QUOTE) {
+      const start = i;
+      let escaped = false;
+      i++;
+      for (let d = text.charCodeAt(i); d !== QUOTE; d = text.charCodeAt(i)) {
+        if (d === BACKSLASH) {
+          escaped = true;
+          i++;
+        }
+        i++;
+      }
+      i++;
+      const frame = stack[stack.length - 1];
+      // A string is a key when a colon follows it (after whitespace); any other is a value.
+      let next = i;
+      while (isSpace(text.charCodeAt(next))) next++;
+      if (frame?.keys !== undefined && text.charCodeAt(next) === COLON) {
+        const key = escaped ? (JSON.parse(text.slice(start, i)) as string) : text.slice(start + 1, i - 1);
+        frame.at = key;
+        if (frame.keys.includes(key)) {
+          problems.push({
+            code: "DUPLICATE_KEY",
+            path: pathOf(),
+            message: `"${key}" appears more than once`,
+          });
+        } else {
+          frame.keys.push(key);
+        }
+        i = next + 1;
+      }
+    } else if (c === 45 /* - */ || (c >= 48 && c <= 57) /* 0-9 */) {
+      const start = i;
+      i++;
+      while (i < end && isNumberChar(text.charCodeAt(i))) i++;
+      const source = text.slice(start, i);
+      const number = Number(source);
+      // The common case, in one comparison: the digits are the shortest text of the double.
+      if (String(number) !== source && !holdsExactly(source, number)) {
+        const message = Number.isFinite(number)
+          ? `${source} has more digits than a JSON number can hold exactly; send it as a decimal string`
+          : `${source} is beyond the range of a JSON number`;
+        problems.push({ code: "INEXACT_NUMBER", path: pathOf(), message });
+      }
+    } else {
+      // Whitespace, a colon, true, false, null: nothing to check.
+      i++;
+    }
+  }
+  return problems;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+/** Digits, `.`, `e`, `E`, `+`, `-`: what a JSON number is made of. */
+function isNumberChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45;
 }
 
 /**
