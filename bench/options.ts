@@ -57,6 +57,10 @@ export interface BenchOptions {
   openRates: number[];
   /** Measured seconds of each open-loop run. @default 20 */
   openDurationSec: number;
+  /** Rounds of (no consumer, stream clients and webhook endpoints) in phase 11, alternating. @default 3 */
+  eventsRounds: number;
+  /** Event-stream clients of phase 11. @default 100 */
+  eventsClients: number;
   /** Phases to run. @default all */
   phases: Phase[];
   /** Servers of the submit phase besides bare, full and quiet. @default none */
@@ -81,6 +85,7 @@ export const PHASES = [
   "security",
   "reports",
   "open",
+  "events",
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
@@ -115,6 +120,8 @@ const DEFAULTS: BenchOptions = {
   reportsRepeats: 5,
   openRates: [500, 1000],
   openDurationSec: 20,
+  eventsRounds: 3,
+  eventsClients: 100,
   phases: [...PHASES],
   variants: [],
   out: "bench/results.json",
@@ -146,6 +153,8 @@ const KNOBS = {
   "reports-repeats": ["reportsRepeats", "number"],
   "open-rates": ["openRates", "list"],
   "open-duration": ["openDurationSec", "number"],
+  "events-rounds": ["eventsRounds", "number"],
+  "events-clients": ["eventsClients", "number"],
   only: ["phases", "phases"],
   variants: ["variants", "variants"],
   out: ["out", "string"],

@@ -1,5 +1,6 @@
 import { cpus, release } from "node:os";
 import type { BackupResults } from "./backup-phase.js";
+import type { EventsResults } from "./events-phase.js";
 import { ms, pct, signed, type Table } from "./format.js";
 import type { MemoryResults } from "./memory-phase.js";
 import type { BenchOptions, Variant } from "./options.js";
@@ -26,6 +27,7 @@ export interface BenchResults {
   security?: SecurityResults;
   reports?: ReportsResults;
   open?: OpenLoopResult[];
+  events?: EventsResults;
   /** Each target of the issue, with what was measured against it. */
   targets: TargetCheck[];
 }
@@ -59,7 +61,7 @@ const LEVELS_OFF_MB_PER_MIN = 30;
 /** The issue's targets, checked against what was measured (only for the phases that ran). */
 export function checkTargets(results: Omit<BenchResults, "targets">): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const { submit, scrape, supervisor, risk, memory, backup, security, reports, open } = results;
+  const { submit, scrape, supervisor, risk, memory, backup, security, reports, open, events } = results;
   if (submit) {
     checks.push(
       {
@@ -193,6 +195,29 @@ export function checkTargets(results: Omit<BenchResults, "targets">): TargetChec
         `; event loop max ${ms(opsguard.loop?.maxMs ?? 0)}`,
       met: opsguard.p99Ms <= 2 * bare.p99Ms && (load.mode === "lone" || opsguard.p999Ms <= 2 * bare.p999Ms),
     });
+  }
+  if (events) {
+    const consumers = `${events.clients} stream clients, ${events.endpoints} webhook endpoints`;
+    checks.push(
+      {
+        name: `submit req/s with ${consumers}`,
+        target: "≥ 90% of none",
+        measured: `${pct(events.rpsRatio)} (${events.with.rps.toFixed(0)} vs ${events.none.rps.toFixed(0)} req/s)`,
+        met: events.rpsRatio >= 0.9,
+      },
+      {
+        name: `submit p99 with ${consumers}`,
+        target: "≤ 110% of none",
+        measured: `${pct(events.p99Ratio)} (${ms(events.with.p99Ms)} vs ${ms(events.none.p99Ms)})`,
+        met: events.p99Ratio <= 1.1,
+      },
+      {
+        name: `server CPU per submit with ${consumers}`,
+        target: "≤ 110% of none",
+        measured: `${pct(events.cpuPerSubmitRatio)}; the consumers used ${events.rounds.map((r) => r.delivered.consumerCpuCores).join(", ")} cores`,
+        met: events.cpuPerSubmitRatio <= 1.1,
+      },
+    );
   }
   return checks;
 }
@@ -351,6 +376,28 @@ export function formatResults(results: BenchResults): string {
         "answer",
       ],
       requests.map((r) => [r.name, ms(r.medianMs), ms(r.maxMs), `${(r.bytes / 1024).toFixed(0)} KiB`]),
+    );
+  }
+  if (results.events) {
+    table(
+      [
+        "events round",
+        "none req/s, p99",
+        "with consumers req/s, p99",
+        "events",
+        "per client",
+        "per endpoint (POSTs)",
+        "caught up",
+      ],
+      results.events.rounds.map((r) => [
+        String(r.round),
+        `${r.none.rps.toFixed(0)}, ${ms(r.none.p99Ms)}`,
+        `${r.with.rps.toFixed(0)}, ${ms(r.with.p99Ms)}`,
+        String(r.delivered.recorded),
+        `${r.delivered.streamMin}–${r.delivered.streamMax}`,
+        r.delivered.webhookEvents.map((n, i) => `${n} (${r.delivered.webhookDeliveries[i]})`).join(", "),
+        `${r.delivered.catchUpSec} s`,
+      ]),
     );
   }
   return lines.join("\n");

@@ -10,6 +10,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { format, resolveConfig } from "prettier";
 import { runBackupPhase } from "./backup-phase.js";
+import { runEventsPhase } from "./events-phase.js";
 import type { InProcessJob } from "./inproc.js";
 import { runMemoryPhase } from "./memory-phase.js";
 import { readOptions, type Phase } from "./options.js";
@@ -32,7 +33,7 @@ const runs = (phase: Phase): boolean => options.phases.includes(phase);
 profileTargetsInto(options.profileDir);
 nodeFlagsForTargets(options.nodeFlags);
 useBuild(options.dist);
-if (runs("submit") || runs("memory") || runs("backup") || runs("security")) requireWrk();
+if (runs("submit") || runs("memory") || runs("backup") || runs("security") || runs("events")) requireWrk();
 
 const partial: Omit<BenchResults, "targets"> = {
   date: new Date().toISOString(),
@@ -89,6 +90,11 @@ if (runs("reports")) {
 if (runs("open")) {
   log(`phase 10: open-loop latency at ${options.openRates.join(" and ")} req/s and one request at a time`);
   partial.open = await runOpenLoopPhase(options, log);
+}
+
+if (runs("events")) {
+  log(`phase 11: submits with ${options.eventsClients} event-stream clients and two webhook endpoints`);
+  partial.events = await runEventsPhase(options, log);
 }
 
 const results: BenchResults = { ...partial, targets: checkTargets(partial) };

@@ -200,7 +200,7 @@ function describe(name: string, child: ChildProcess, url: string, dataDir: strin
 }
 
 /** The user and system times at `index` and the next (0-based, after "pid (comm) ") of a `stat` file of `/proc`, in seconds. */
-function cpuOf(statPath: string, index: number): number {
+export function cpuOf(statPath: string, index: number): number {
   const fields = readFileSync(statPath, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[index]) + Number(fields[index + 1])) / CLOCK_TICKS_PER_SECOND;
 }

@@ -28,6 +28,8 @@ const SMOKE = {
   BENCH_REPORTS_REPEATS: "1",
   BENCH_OPEN_RATES: "100",
   BENCH_OPEN_DURATION: "2",
+  BENCH_EVENTS_ROUNDS: "1",
+  BENCH_EVENTS_CLIENTS: "10",
 };
 
 /** Every number in the results, with its path, so none can be missing or NaN unnoticed. */
@@ -61,7 +63,7 @@ describe("npm run bench, smoke run", () => {
     const results = JSON.parse(readFileSync(out, "utf8")) as BenchResults;
     for (const [path, value] of numbers(results)) expect(Number.isFinite(value), path).toBe(true);
 
-    const { submit, scrape, supervisor, risk, memory, backup, security, reports, open } = results;
+    const { submit, scrape, supervisor, risk, memory, backup, security, reports, open, events } = results;
     for (const variant of [submit!.bare, submit!.full, submit!.quiet]) {
       expect(variant.rps).toBeGreaterThan(0);
       expect(variant.p50Ms).toBeGreaterThan(0);
@@ -153,7 +155,18 @@ describe("npm run bench, smoke run", () => {
       expect(opsguard.loop!.maxMs).toBeGreaterThan(0);
     }
 
-    expect(results.targets.length).toBeGreaterThanOrEqual(17);
+    expect(events!.rounds).toHaveLength(1);
+    const delivered = events!.rounds[0]!.delivered;
+    // The phase itself fails unless every consumer got every event; here: there were some.
+    expect(delivered.recorded).toBeGreaterThan(0);
+    expect(delivered.streamMin).toBe(delivered.recorded);
+    expect(delivered.webhookEvents).toHaveLength(2);
+    for (const window of [events!.rounds[0]!.none, events!.rounds[0]!.with]) {
+      expect(window.rps).toBeGreaterThan(0);
+      expect(window.acceptedShare).toBeGreaterThanOrEqual(0.999);
+    }
+
+    expect(results.targets.length).toBeGreaterThanOrEqual(19);
     expect(output).toContain("| target | goal | measured | met |");
   }, 240_000);
 });

@@ -41,6 +41,9 @@ export class EventLog {
   private readonly insert: Statement;
   private readonly after: Statement;
   private readonly oldest: Statement;
+  private readonly countAfter: Statement;
+  /** Events appended since the last commit, handed on as they are when all of them were kept. */
+  private written: StoredEvent[] = [];
   private readonly listeners = new Set<EventListener>();
   private lastPublished: number;
   private appended = false;
@@ -59,6 +62,7 @@ export class EventLog {
       "SELECT id, at, kind, operation_id, strategy, instrument, data FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
     );
     this.oldest = db.prepare("SELECT min(id) AS id FROM events").pluck();
+    this.countAfter = db.prepare("SELECT count(*) FROM events WHERE id > ?").pluck();
     // Everything in the table at start is committed.
     this.lastPublished = Number(db.prepare("SELECT coalesce(max(id), 0) FROM events").pluck().get());
     commits.onCommit(() => this.publish());
@@ -74,14 +78,25 @@ export class EventLog {
    * committed or neither is.
    */
   append(kind: EventKind, subject: EventSubject, data: object): void {
-    this.insert.run(
-      this.clock.now(),
+    const event: StoredEvent = {
+      id: 0,
+      at: this.clock.now(),
       kind,
-      subject.operationId ?? null,
-      subject.strategy ?? null,
-      subject.instrument ?? null,
-      JSON.stringify(data),
+      operationId: subject.operationId ?? null,
+      strategy: subject.strategy ?? null,
+      instrument: subject.instrument ?? null,
+      data: JSON.stringify(data),
+    };
+    const { lastInsertRowid } = this.insert.run(
+      event.at,
+      kind,
+      event.operationId,
+      event.strategy,
+      event.instrument,
+      event.data,
     );
+    event.id = Number(lastInsertRowid);
+    this.written.push(event);
     this.appended = true;
     // Written inside a caller's own transaction, not a batch: no batch commit will tell us.
     if (!this.commits.pending && !this.flushQueued) {
@@ -114,9 +129,15 @@ export class EventLog {
   publish(): void {
     if (!this.appended || !this.db.open) return;
     this.appended = false;
-    const rows = this.after.all(this.lastPublished, Number.MAX_SAFE_INTEGER, -1) as EventRow[];
-    if (rows.length === 0) return;
-    const events = rows.map(fromRow);
+    const written = this.written;
+    this.written = [];
+    // What was appended, unless a savepoint undid some of it: then read what was committed.
+    const committed = Number(this.countAfter.get(this.lastPublished));
+    const events =
+      committed === written.length
+        ? written
+        : (this.after.all(this.lastPublished, Number.MAX_SAFE_INTEGER, -1) as EventRow[]).map(fromRow);
+    if (events.length === 0) return;
     this.lastPublished = events[events.length - 1]!.id;
     for (const listener of this.listeners) {
       try {

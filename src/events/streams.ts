@@ -15,6 +15,13 @@ export interface StreamSettings {
   cutoffGraceMs: number;
 }
 
+/**
+ * How long live events wait to be written, so that the commits of a busy moment reach each client
+ * in one write instead of one write per commit: at saturation a commit comes every few
+ * milliseconds, and each write is a syscall per client.
+ */
+const FLUSH_DELAY_MS = 10;
+
 /** Events read from the database per step of a replay. */
 const REPLAY_PAGE = 500;
 /** The reconnection delay suggested to EventSource clients, in ms. */
@@ -32,14 +39,38 @@ function controlFrame(name: string, data: object): string {
   return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/**
+ * Frames published together, encoded once for every client that takes them all (the clients
+ * without a filter), at its first write.
+ */
+class Segment {
+  private bytes: Uint8Array | undefined;
+  /**
+   * @param everything whether it holds every event of its commit: such segments go to every
+   * client without a filter, in the order they were published.
+   */
+  constructor(
+    readonly text: string,
+    readonly everything = false,
+  ) {}
+  get encoded(): Uint8Array {
+    return (this.bytes ??= encoder.encode(this.text));
+  }
+}
+
+/** One chunk of the segments, copied only when there is more than one. */
+function chunkOf(segments: readonly Segment[]): Uint8Array {
+  return segments.length === 1 ? segments[0]!.encoded : Buffer.concat(segments.map((s) => s.encoded));
+}
+
 /** Where one client's stream stands. */
 class Client {
   /** The id of the last event this client was given (or skipped by its filter). */
   cursor: number;
   /** Replaying from the database, until it has caught up with what is published. */
   replaying: boolean;
-  /** Frames published while the client's connection was not ready for more. */
-  queue: string[] = [];
+  /** Frames published and not written yet: waiting for the flush, or for the connection. */
+  queue: Segment[] = [];
   queuedBytes = 0;
   /** A read is waiting: the next frames go straight to the connection. */
   waiting = false;
@@ -63,8 +94,8 @@ class Client {
  * A client that reconnects with the id of the last event it got (`Last-Event-ID`) is first
  * replayed what it missed from the database, a page at a time and only as fast as it reads, then
  * joins the live events: no gap and no duplicate, across restarts too, since every id is stored
- * with its change. Live events are encoded once per commit for every client, and a client gets
- * them in one write per commit.
+ * with its change. Live events are encoded once for every client that takes them all, and the
+ * commits of the same few milliseconds reach a client in one write.
  *
  * Written on a pull-driven `ReadableStream` rather than `hono/streaming`'s `streamSSE` (one
  * awaited write per event per client): a busy book commits hundreds of times a second, and a
@@ -77,6 +108,7 @@ class Client {
 export class EventStreams {
   private readonly clients = new Set<Client>();
   private heartbeat: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private heldBytes = 0;
 
@@ -155,6 +187,9 @@ export class EventStreams {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    // What was published before the stop reaches the clients before they are told.
+    clearTimeout(this.flushTimer);
+    this.flush();
     for (const client of [...this.clients]) {
       this.finish(client, "shutdown", "opsguard is stopping; reconnect with Last-Event-ID");
     }
@@ -195,45 +230,84 @@ export class EventStreams {
       if (client.ended) return;
     }
     if (client.queue.length > 0) {
-      const chunk = client.queue.join("");
-      this.heldBytes -= client.queuedBytes;
-      this.metrics.streamBufferedBytes.set(this.heldBytes);
-      client.queue = [];
-      client.queuedBytes = 0;
-      controller.enqueue(encoder.encode(chunk));
+      this.write(client);
       return;
     }
     client.waiting = true;
   }
 
+  /**
+   * Writes what the client has queued, in one chunk. `shared` holds the chunks of this flush by
+   * their segments, so that clients with the same queue (every client without a filter that keeps
+   * up) share one copy.
+   */
+  private write(
+    client: Client,
+    shared?: Map<Segment, { last: Segment; length: number; chunk: Uint8Array }>,
+  ): void {
+    const { queue } = client;
+    const first = queue[0]!;
+    const last = queue[queue.length - 1]!;
+    let chunk: Uint8Array;
+    // Queues of whole commits from the same first to the same last are the same queue.
+    const whole = shared !== undefined && queue.every((segment) => segment.everything);
+    const known = whole ? shared.get(first) : undefined;
+    if (known && known.last === last && known.length === queue.length) {
+      chunk = known.chunk;
+    } else {
+      chunk = chunkOf(queue);
+      if (whole) shared.set(first, { last, length: queue.length, chunk });
+    }
+    this.heldBytes -= client.queuedBytes;
+    client.queue = [];
+    client.queuedBytes = 0;
+    client.waiting = false;
+    client.controller.enqueue(chunk);
+  }
+
+  /** Writes to every client that is reading what was published since the last flush. */
+  private flush(): void {
+    this.flushTimer = undefined;
+    const shared = new Map<Segment, { last: Segment; length: number; chunk: Uint8Array }>();
+    for (const client of this.clients)
+      if (client.waiting && client.queue.length > 0) this.write(client, shared);
+    this.metrics.streamBufferedBytes.set(this.heldBytes);
+  }
+
   private publish(events: readonly StoredEvent[]): void {
     for (const event of events) this.metrics.events.inc({ kind: event.kind });
     if (this.clients.size === 0) return;
-    // Each frame is built once, however many clients take it.
+    // Each frame is built once, however many clients take it; all of them once for every client
+    // that takes all.
     const frames = events.map(frameOf);
+    const first = events[0]!.id;
     const last = events[events.length - 1]!.id;
+    let all: Segment | undefined;
     let sent = 0;
     for (const client of this.clients) {
       if (client.replaying || client.ended) continue;
-      let chunk = "";
+      let segment: Segment | undefined;
       let count = 0;
-      for (let i = 0; i < events.length; i++) {
-        if (events[i]!.id > client.cursor && matches(client.filter, events[i]!)) {
-          chunk += frames[i];
-          count++;
+      const { filter } = client;
+      if (client.cursor < first && !filter.kinds && !filter.strategies && !filter.instruments) {
+        segment = all ??= new Segment(frames.join(""), true);
+        count = events.length;
+      } else {
+        let text = "";
+        for (let i = 0; i < events.length; i++) {
+          if (events[i]!.id > client.cursor && matches(filter, events[i]!)) {
+            text += frames[i];
+            count++;
+          }
         }
+        if (count > 0) segment = new Segment(text);
       }
       client.cursor = last;
-      if (count === 0) continue;
+      if (!segment) continue;
       sent += count;
-      if (client.waiting) {
-        client.waiting = false;
-        client.controller.enqueue(encoder.encode(chunk));
-        continue;
-      }
-      client.queue.push(chunk);
-      client.queuedBytes += chunk.length;
-      this.heldBytes += chunk.length;
+      client.queue.push(segment);
+      client.queuedBytes += segment.text.length;
+      this.heldBytes += segment.text.length;
       if (client.queuedBytes > this.settings.maxBufferedBytes) {
         this.finish(
           client,
@@ -244,6 +318,7 @@ export class EventStreams {
     }
     this.metrics.streamEventsSent.inc(sent);
     this.metrics.streamBufferedBytes.set(this.heldBytes);
+    if (sent > 0) this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
   }
 
   private beat(): void {
