@@ -129,6 +129,30 @@ describe("checkEnvironment", () => {
     expect(result.problems).toEqual([`metrics.bearerTokenFile ${empty}: the file is empty`]);
   });
 
+  it("checks each webhook endpoint's secret: its file, or its variable", () => {
+    const open = writeSecret("hook-secret", 0o644);
+    const empty = writeSecret("hook-empty", 0o600, "");
+    const result = check({
+      path: writeConfig(
+        "webhooks:",
+        "  endpoints:",
+        "    - { name: desk, url: 'http://127.0.0.1:9/desk', secretFile: " + open + " }",
+        "    - { name: risk, url: 'http://127.0.0.1:9/risk', secretFile: " + empty + " }",
+        "    - { name: ops, url: 'http://127.0.0.1:9/ops', secretEnv: HOOK_SECRET }",
+      ),
+      env: {},
+    });
+    expect(result.problems).toEqual([
+      "webhooks.endpoints.2.secretEnv: the variable HOOK_SECRET is not set or empty",
+      `webhooks.endpoints.1.secretFile ${empty}: the file is empty`,
+    ]);
+    expect(result.warnings).toContain(
+      `webhooks.endpoints.0.secretFile ${open}: readable by group or others; use chmod 600`,
+    );
+    const set = check({ path: join(dir, "opsguard.yaml"), env: { HOOK_SECRET: "s3cret" } });
+    expect(set.problems).toEqual([`webhooks.endpoints.1.secretFile ${empty}: the file is empty`]);
+  });
+
   it("warns when the data folder is open to others", () => {
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o755);

@@ -73,11 +73,21 @@ export function checkEnvironment(options: {
     }
   }
 
-  for (const [key, file] of [
+  const secretFiles: [string, string | undefined][] = [
     ["metrics.bearerTokenFile", config.metrics.bearerTokenFile],
     ["executor.webhook.tokenFile", config.executor.webhook.tokenFile],
     ["logging.loki.tokenFile", config.logging.loki.tokenFile],
-  ] as const) {
+  ];
+  config.webhooks.endpoints.forEach((endpoint, i) => {
+    if (endpoint.secretFile !== undefined) {
+      secretFiles.push([`webhooks.endpoints.${i}.secretFile`, endpoint.secretFile]);
+    } else if (!options.env[endpoint.secretEnv ?? ""]?.trim()) {
+      problems.push(
+        `webhooks.endpoints.${i}.secretEnv: the variable ${endpoint.secretEnv} is not set or empty`,
+      );
+    }
+  });
+  for (const [key, file] of secretFiles) {
     if (!file) continue;
     try {
       accessSync(file, constants.R_OK);
