@@ -35,9 +35,19 @@ describe("opsguard demo", () => {
         closeReasons: sumBy(text, "opsguard_operations_closed_total", "close_reason").size,
         rejectionReasons: sumBy(text, "opsguard_risk_rejections_total", "reason").size,
         patterns: sumBy(text, "opsguard_pattern_predictions_total", "pattern").size,
+        webhookEvents:
+          sumBy(text, "opsguard_webhook_events_delivered_total", "endpoint").get("demo-receiver") ?? 0,
       };
     };
-    const enough = { submitted: 6, strategies: 2, closeReasons: 2, rejectionReasons: 2, patterns: 1 };
+    const enough = {
+      submitted: 6,
+      strategies: 2,
+      closeReasons: 2,
+      rejectionReasons: 2,
+      patterns: 1,
+      // The demo's own webhook endpoint gets the events, signed.
+      webhookEvents: 1,
+    };
     // Bounded: at most 20 s, usually a few.
     for (let i = 0; i < 40; i++) {
       await new Promise((resolve) => setTimeout(resolve, 500));

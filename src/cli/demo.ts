@@ -1,14 +1,22 @@
 import type { Config } from "../config/schema.js";
 import { demoConfig } from "../demo/profile.js";
 import { DemoStrategy } from "../demo/strategy.js";
+import { startDemoWebhookReceiver } from "../demo/webhook-receiver.js";
 import { startServer, stopOnSignals } from "./serve.js";
 
 /** `opsguard demo`: the service plus the built-in strategy, until SIGTERM or SIGINT. */
 export async function runDemo(config: Config): Promise<void> {
-  const demo = demoConfig(config);
+  const profile = demoConfig(config);
+  // The demo's own webhook endpoint, so that deliveries show on the dashboards too.
+  const receiver = await startDemoWebhookReceiver(profile.dataDir);
+  const demo = {
+    ...profile,
+    webhooks: { ...profile.webhooks, endpoints: [...profile.webhooks.endpoints, receiver.endpoint] },
+  };
   // Signals are handled from the moment it listens; the strategy, started later, is stopped first.
   const started: { strategy?: DemoStrategy } = {};
   const running = await startServer(demo, {}, (listening) =>
+    // The receiver stays up until the process exits: deliveries under way may still land.
     stopOnSignals(listening, () => started.strategy?.stop() ?? Promise.resolve()),
   );
   const { id, token } = running.app.tokens.create("admin", "demo-strategy");
