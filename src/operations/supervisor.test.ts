@@ -95,6 +95,32 @@ describe("Supervisor", () => {
     for (let i = 0; i < 4_999; i++) t.app.service.open.delete(`${id}-${i}`);
   });
 
+  it("starts the closes of many operations at their time limit a slice per turn", async () => {
+    const { clock, submit } = await setup({ risk: { maxSubmitRate: { perSecond: 1000, burst: 1000 } } });
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) ids.push(await submit({ size: "0.01", maxDurationSec: 1 }));
+    clock.advance(2_000);
+    let turn = 0;
+    let ticking = true;
+    const count = (): void => {
+      turn++;
+      if (ticking) setImmediate(count);
+    };
+    setImmediate(count);
+    const startedIn = new Map<number, number>();
+    const close = t.app.service.close.bind(t.app.service);
+    t.app.service.close = (id, reason, actor) => {
+      startedIn.set(turn, (startedIn.get(turn) ?? 0) + 1);
+      return close(id, reason, actor);
+    };
+    await t.app.supervisor.tick();
+    ticking = false;
+    expect([...startedIn.values()].reduce((a, b) => a + b, 0)).toBe(100);
+    // Five turns of 20 rather than one of 100: the requests, then the bookings, in short pieces.
+    expect(Math.max(...startedIn.values())).toBeLessThanOrEqual(20);
+    expect(t.app.service.open.size).toBe(0);
+  });
+
   it("books the supervisor's closes into P&L and pattern accuracy", async () => {
     const { executor, submit } = await setup();
     await submit({ side: "buy", takeProfit: "65100", pattern: "double-bottom" });
