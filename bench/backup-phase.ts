@@ -17,6 +17,7 @@ import {
 import {
   describeWindow,
   loadWindow,
+  requireAccepted,
   summarizeWindows,
   type LoadWindow,
   type WindowSummary,
@@ -24,7 +25,6 @@ import {
 import type { BenchOptions } from "./options.js";
 import { copyDurably, seedDatabase } from "./seed-database.js";
 import { median, round } from "./stats.js";
-import { MIN_ACCEPTED_SHARE } from "./submit-phase.js";
 import { startOpsguard, type Target } from "./targets.js";
 
 const MB = 1024 * 1024;
@@ -159,12 +159,10 @@ export async function runBackupPhase(
         await target.stop();
       }
     }
-    for (const window of rounds.flatMap((r) => [r.without, r.during])) {
-      if (window.acceptedShare < MIN_ACCEPTED_SHARE)
-        throw new Error(
-          `backup phase: only ${(window.acceptedShare * 100).toFixed(2)}% of requests were accepted`,
-        );
-    }
+    requireAccepted(
+      "backup phase",
+      rounds.flatMap((r) => [r.without, r.during]),
+    );
     const paired = (f: (r: BackupRound) => number): number => round(median(rounds.map(f)), 4);
     return {
       database: { operations: seeded.operations, bytes: seeded.bytes, seedSec: round(seeded.seconds, 1) },

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   describeWindow,
   loadWindow,
+  requireAccepted,
   summarizeWindows,
   type LoadWindow,
   type WindowSummary,
@@ -14,7 +15,6 @@ import {
 import type { BenchOptions } from "./options.js";
 import type { Sample } from "./prometheus.js";
 import { median, round } from "./stats.js";
-import { MIN_ACCEPTED_SHARE } from "./submit-phase.js";
 import { cpuOf, ROOT, startOpsguard, type Target } from "./targets.js";
 
 /** Webhook endpoints of the measured condition. */
@@ -120,12 +120,10 @@ export async function runEventsPhase(
       }
       rounds.push({ round: r, none: none!, with: measured!.window, delivered: measured!.delivered });
     }
-    for (const window of rounds.flatMap((r) => [r.none, r.with])) {
-      if (window.acceptedShare < MIN_ACCEPTED_SHARE)
-        throw new Error(
-          `events phase: only ${(window.acceptedShare * 100).toFixed(2)}% of requests were accepted`,
-        );
-    }
+    requireAccepted(
+      "events phase",
+      rounds.flatMap((r) => [r.none, r.with]),
+    );
     const paired = (f: (r: EventsRound) => number): number => round(median(rounds.map(f)), 4);
     return {
       clients: options.eventsClients,

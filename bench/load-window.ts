@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { markCpu, readLoopDelay, type CpuMark, type LoopDelay } from "./backup-api.js";
 import type { BenchOptions } from "./options.js";
 import { median, round } from "./stats.js";
+import { MIN_ACCEPTED_SHARE } from "./submit-phase.js";
 import type { Target } from "./targets.js";
 import { runLoad, type LoadResult } from "./wrk.js";
 
@@ -107,4 +108,15 @@ export function describeWindow(w: LoadWindow): string {
     `${w.rps.toFixed(0)} req/s over ${w.seconds.toFixed(1)} s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, max ${w.maxMs} ms, ` +
     `server ${w.serverCpuCores.toFixed(2)} cores (main thread ${w.mainThreadCores.toFixed(2)}), event loop max ${w.loop.maxMs} ms`
   );
+}
+
+/**
+ * Throws unless every window had at least {@link MIN_ACCEPTED_SHARE} of its requests accepted: a
+ * window of refusals would measure the refusals.
+ */
+export function requireAccepted(phase: string, windows: readonly LoadWindow[]): void {
+  for (const window of windows) {
+    if (window.acceptedShare < MIN_ACCEPTED_SHARE)
+      throw new Error(`${phase}: only ${(window.acceptedShare * 100).toFixed(2)}% of requests were accepted`);
+  }
 }

@@ -5,6 +5,7 @@ import { markCpu, readLoopDelay, type LoopDelay } from "./backup-api.js";
 import {
   describeWindow,
   loadWindow,
+  requireAccepted,
   summarizeWindows,
   type LoadWindow,
   type WindowSummary,
@@ -13,7 +14,6 @@ import type { BenchOptions } from "./options.js";
 import { runSecurityCheck, type CheckRun } from "./security-api.js";
 import { copyDurably, seedDatabase } from "./seed-database.js";
 import { median, round } from "./stats.js";
-import { MIN_ACCEPTED_SHARE } from "./submit-phase.js";
 import { runOpsguardCli, startOpsguard, type Target } from "./targets.js";
 
 const MB = 1024 * 1024;
@@ -157,12 +157,10 @@ export async function runSecurityPhase(
         await target.stop();
       }
     }
-    for (const window of rounds.flatMap((r) => [r.without, r.during])) {
-      if (window.acceptedShare < MIN_ACCEPTED_SHARE)
-        throw new Error(
-          `security phase: only ${(window.acceptedShare * 100).toFixed(2)}% of requests were accepted`,
-        );
-    }
+    requireAccepted(
+      "security phase",
+      rounds.flatMap((r) => [r.without, r.during]),
+    );
     const paired = (f: (r: SecurityRound) => number): number => round(median(rounds.map(f)), 4);
     const underLoad = rounds.flatMap((r) => r.checks.filter((c) => c.endedUnderLoad));
     return {

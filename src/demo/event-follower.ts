@@ -1,16 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { EventSourceParserStream } from "eventsource-parser/stream";
+import type { EventJson } from "../events/model.js";
 
 /** An event of `GET /v1/events`, as its JSON reads. */
-export interface OpsguardEvent {
-  id: number;
-  kind: string;
-  at: string;
-  operationId: string | null;
-  strategy: string | null;
-  instrument: string | null;
-  data: Record<string, unknown>;
-}
+export type OpsguardEvent = EventJson;
 
 export interface EventFollowerOptions {
   baseUrl: string;

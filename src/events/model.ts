@@ -59,6 +59,18 @@ export function matches(filter: EventFilter, event: StoredEvent): boolean {
   return true;
 }
 
+/** An event as subscribers and webhook endpoints receive it, parsed (see {@link eventJson}). */
+export interface EventJson {
+  id: number;
+  kind: EventKind;
+  /** ISO 8601. */
+  at: string;
+  operationId: string | null;
+  strategy: string | null;
+  instrument: string | null;
+  data: Record<string, unknown>;
+}
+
 /**
  * The JSON of an event as subscribers and webhook endpoints receive it:
  * `{"id","kind","at","operationId","strategy","instrument","data"}`. The stored data is spliced in

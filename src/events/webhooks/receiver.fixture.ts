@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { EventJson } from "../model.js";
 import { SIGNATURE_HEADER, verifyWebhookSignature } from "./signature.js";
 
 // Shared by the webhook test files; not a test file itself.
@@ -8,16 +9,8 @@ import { SIGNATURE_HEADER, verifyWebhookSignature } from "./signature.js";
 /** How the receiver answers: 204, 500, or never (the connection is held until the client gives up). */
 export type ReceiverMode = "ok" | "fail" | "hang";
 
-/** One event of a delivery, as far as the tests read it. */
-export interface ReceivedEvent {
-  id: number;
-  kind: string;
-  at: string;
-  operationId: string | null;
-  strategy: string | null;
-  instrument: string | null;
-  data: Record<string, unknown>;
-}
+/** One event of a delivery. */
+export type ReceivedEvent = EventJson;
 
 /** One request as the receiver saw it. */
 export interface Received {
