@@ -1,7 +1,8 @@
 /**
  * The consumers of phase 11, in a process of their own: webhook endpoints that acknowledge every
  * delivery at once, and event-stream clients that read everything. Driven over stdin/stdout:
- * prints `{"ports":[…]}` once the endpoints listen; on `connect <url> <token> <clients>` opens the
+ * prints `{"ports":[…]}` once the endpoints listen; on `connect <url> <token> <clients> [query…]`
+ * opens the streams (client i with the i-th query, round robin, if any are given)
  * streams and prints `{"connected":n}`; on `counts` prints what each received so far.
  *
  * The clients count frames by their `id:` lines instead of parsing each event: a hundred of them
@@ -40,11 +41,11 @@ const ports = await Promise.all(
 );
 process.stdout.write(`${JSON.stringify({ ports })}\n`);
 
-function openStream(url: string, token: string, index: number): Promise<void> {
+function openStream(url: string, token: string, index: number, query = ""): Promise<void> {
   return new Promise((resolve, reject) => {
     streamEvents[index] = 0;
     const request = get(
-      `${url}/v1/events`,
+      `${url}/v1/events${query}`,
       { headers: { authorization: `Bearer ${token}` } },
       (res: IncomingMessage) => {
         if (res.statusCode !== 200) {
@@ -69,8 +70,11 @@ function openStream(url: string, token: string, index: number): Promise<void> {
 createInterface({ input: process.stdin }).on("line", (line) => {
   const [command, ...args] = line.trim().split(" ");
   if (command === "connect") {
-    const [url, token, clients] = args as [string, string, string];
-    void Promise.all(Array.from({ length: Number(clients) }, (_, i) => openStream(url, token, i))).then(
+    const [url, token, clients, ...queries] = args as [string, string, string, ...string[]];
+    const queryOf = (i: number): string => (queries.length > 0 ? queries[i % queries.length]! : "");
+    void Promise.all(
+      Array.from({ length: Number(clients) }, (_, i) => openStream(url, token, i, queryOf(i))),
+    ).then(
       () => process.stdout.write(`${JSON.stringify({ connected: Number(clients) })}\n`),
       (error: unknown) => {
         process.stderr.write(`${(error as Error).message}\n`);

@@ -17,6 +17,8 @@ import type { Sample } from "./prometheus.js";
 import { median, round } from "./stats.js";
 import { cpuOf, ROOT, startOpsguard, type Target } from "./targets.js";
 
+/** The strategies of the submit load (bench/submit.lua), each followed by a third of the clients. */
+const STRATEGY_QUERIES = ["?strategy=trend-follow", "?strategy=mean-revert", "?strategy=breakout"];
 /** Webhook endpoints of the measured condition. */
 const ENDPOINTS = 2;
 /** How long the deliveries may take to catch up after the load, before the phase fails. */
@@ -150,7 +152,9 @@ async function loadWithConsumers(
   r: number,
 ): Promise<{ window: LoadWindow; delivered: Delivered }> {
   const before = await consumers.ask("counts");
-  await consumers.ask(`connect ${target.url} ${target.token} ${options.eventsClients}`);
+  // The load's three strategies, one per client in turn, when the clients follow one each.
+  const queries = options.eventsFilter === "strategy" ? STRATEGY_QUERIES.join(" ") : "";
+  await consumers.ask(`connect ${target.url} ${target.token} ${options.eventsClients} ${queries}`.trim());
   const consumerCpu = (): number => cpuOf(`/proc/${consumers.pid}/stat`, 11);
   let cpuFrom = 0;
   const window = await loadWindow(target, options, options.durationSec, `ew${r}`, () => {
@@ -176,9 +180,21 @@ async function loadWithConsumers(
   const recorded = samples
     .filter((s) => s.name === "opsguard_events_total")
     .reduce((sum, s) => sum + s.value, 0);
+  // Every client got every event; or, following one strategy each, the clients of a strategy all
+  // got the same ones, and one client of each strategy together got every event.
+  const groups = options.eventsFilter === "strategy" ? STRATEGY_QUERIES.length : 1;
+  const complete = (counts: readonly number[]): boolean => {
+    let sum = 0;
+    for (let g = 0; g < groups; g++) {
+      const group = counts.filter((_, i) => i % groups === g);
+      if (Math.min(...group) !== Math.max(...group)) return false;
+      sum += group[0] ?? 0;
+    }
+    return groups === 1 ? sum >= recorded : sum >= recorded && sum > 0;
+  };
   // The streams get what was committed before the last scrape; give them a moment to read it.
   let after = await consumers.ask("counts");
-  for (let i = 0; i < 50 && Math.min(...after.streamEvents!) < recorded; i++) {
+  for (let i = 0; i < 50 && !complete(after.streamEvents!); i++) {
     await sleep(100);
     after = await consumers.ask("counts");
   }
@@ -197,7 +213,7 @@ async function loadWithConsumers(
     consumerCpuCores,
   };
   if (
-    delivered.streamMin < recorded ||
+    !complete(after.streamEvents!) ||
     Math.min(...delivered.webhookEvents) < recorded ||
     slowConsumers > 0
   ) {

@@ -61,6 +61,11 @@ export interface BenchOptions {
   eventsRounds: number;
   /** Event-stream clients of phase 11. @default 100 */
   eventsClients: number;
+  /**
+   * What each client of phase 11 subscribes to: every event, or the events of one strategy (client
+   * i the i-th of the load's three, as a strategy would follow its own operations). @default all
+   */
+  eventsFilter: "all" | "strategy";
   /** Phases to run. @default all */
   phases: Phase[];
   /** Servers of the submit phase besides bare, full and quiet. @default none */
@@ -122,6 +127,7 @@ const DEFAULTS: BenchOptions = {
   openDurationSec: 20,
   eventsRounds: 3,
   eventsClients: 100,
+  eventsFilter: "all",
   phases: [...PHASES],
   variants: [],
   out: "bench/results.json",
@@ -155,6 +161,7 @@ const KNOBS = {
   "open-duration": ["openDurationSec", "number"],
   "events-rounds": ["eventsRounds", "number"],
   "events-clients": ["eventsClients", "number"],
+  "events-filter": ["eventsFilter", "eventsFilter"],
   only: ["phases", "phases"],
   variants: ["variants", "variants"],
   out: ["out", "string"],
@@ -163,7 +170,7 @@ const KNOBS = {
   dist: ["dist", "string"],
 } as const satisfies Record<string, readonly [keyof BenchOptions, Kind]>;
 
-type Kind = "number" | "list" | "phases" | "variants" | "string";
+type Kind = "number" | "list" | "phases" | "variants" | "string" | "eventsFilter";
 
 /**
  * Reads the options from `BENCH_<NAME>` variables (`BENCH_DURATION=10`, `BENCH_SCRAPE_SERIES=1000,10000`,
@@ -210,6 +217,9 @@ function parse(raw: string, kind: Kind, name: string): unknown {
         return variant;
       });
     case "string":
+      return raw;
+    case "eventsFilter":
+      if (raw !== "all" && raw !== "strategy") throw new Error(`${name}: ${raw} is neither all nor strategy`);
       return raw;
   }
 }

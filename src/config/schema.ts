@@ -392,8 +392,8 @@ export const WebhooksConfig = z
     endpoints: z.array(WebhookEndpointConfig).default([]),
     /** Deadline of one delivery attempt; the request is aborted after it. @default 5000 */
     timeoutMs: z.number().int().min(10).max(600_000).default(5_000),
-    /** Events sent in one request, at most. @default 100 */
-    maxBatchEvents: z.number().int().min(1).max(1_000).default(100),
+    /** Events sent in one request, at most (about 0.7 KB each). @default 500 */
+    maxBatchEvents: z.number().int().min(1).max(1_000).default(500),
     retry: z
       .object({
         /** Delay before the first retry of a failed delivery; it doubles at each failure, with jitter. @default 1000 */

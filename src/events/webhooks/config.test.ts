@@ -20,7 +20,7 @@ describe("webhooks config", () => {
     expect(Config.parse({}).webhooks).toEqual({
       endpoints: [],
       timeoutMs: 5_000,
-      maxBatchEvents: 100,
+      maxBatchEvents: 500,
       retry: { initialMs: 1_000, maxMs: 300_000 },
     });
   });
