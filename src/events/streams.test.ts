@@ -116,6 +116,18 @@ describe("event streams", () => {
     expect(t.app.streams.bufferedBytes).toBe(0);
   });
 
+  it("never cuts off a client that reads, however much one moment publishes", async () => {
+    t = await startTestApp({ events: { maxBufferedBytes: 4_096 }, risk: OPEN_LIMITS });
+    const reader = new SseReader(await open(t));
+    // Fifty operations in one commit: about 35 KB of events for a client whose limit is 4 KB.
+    await submitMany(t, 50);
+    const ids = storedIds(t);
+    const events = await reader.take(ids.length);
+    expect(events.map((e) => e.id)).toEqual(ids);
+    expect(events.map((e) => e.event)).not.toContain("stream.closed");
+    await reader.cancel();
+  });
+
   it("replays a long history a page at a time, filtered, then goes live", async () => {
     t = await startTestApp({ risk: OPEN_LIMITS });
     await submitMany(t, 700);

@@ -309,6 +309,12 @@ export class EventStreams {
       client.queuedBytes += segment.text.length;
       this.heldBytes += segment.text.length;
       if (client.queuedBytes > this.settings.maxBufferedBytes) {
+        // A client that is reading gets it now rather than at the flush: only one that does not
+        // read is too slow.
+        if (client.waiting) {
+          this.write(client);
+          continue;
+        }
         this.finish(
           client,
           "slow_consumer",
