@@ -42,6 +42,7 @@ export class EventLog {
   private readonly after: Statement;
   private readonly oldest: Statement;
   private readonly countAfter: Statement;
+  private readonly pruneBefore: Statement;
   /** Events appended since the last commit, handed on as they are when all of them were kept. */
   private written: StoredEvent[] = [];
   private readonly listeners = new Set<EventListener>();
@@ -63,6 +64,9 @@ export class EventLog {
     );
     this.oldest = db.prepare("SELECT min(id) AS id FROM events").pluck();
     this.countAfter = db.prepare("SELECT count(*) FROM events WHERE id > ?").pluck();
+    this.pruneBefore = db.prepare(
+      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? AND id <= ? ORDER BY id LIMIT ?)",
+    );
     // Everything in the table at start is committed.
     this.lastPublished = Number(db.prepare("SELECT coalesce(max(id), 0) FROM events").pluck().get());
     commits.onCommit(() => this.publish());
@@ -154,10 +158,6 @@ export class EventLog {
    * many. Call it in `commits.write`.
    */
   prune(before: number, limit: number): number {
-    return this.db
-      .prepare(
-        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? AND id <= ? ORDER BY id LIMIT ?)",
-      )
-      .run(before, this.lastPublished, limit).changes;
+    return this.pruneBefore.run(before, this.lastPublished, limit).changes;
   }
 }

@@ -36,7 +36,7 @@ export class EventRetention {
     await this.running;
   }
 
-  /** Prunes in steps of {@link PRUNE_STEP} rows, a turn apart; returns how many were deleted. */
+  /** Prunes in steps of {@link PRUNE_STEP} rows, a turn apart, and logs how many it deleted. */
   async prune(): Promise<void> {
     const { log, commits, clock, logger, retentionMs } = this.deps;
     const before = clock.now() - retentionMs;

@@ -2,6 +2,7 @@ import type { EventLog } from "../events/log.js";
 import type { EventKind } from "../events/model.js";
 import type { GroupCommit } from "../platform/group-commit.js";
 import type { RiskLimits } from "../risk/limits.js";
+import type { ReconcileOutcome } from "./reconciliation.js";
 import type { Operation } from "./model.js";
 import { toOperationView } from "./view.js";
 
@@ -31,7 +32,7 @@ export function recordOperationEvent(
 }
 
 /** What reconciling an operation settled it as (`operation.reconciled`). */
-export type ReconciledAs = "open" | "closed" | "failed";
+export type ReconciledAs = Extract<ReconcileOutcome, "open" | "closed" | "failed">;
 
 /**
  * Records that an execution whose outcome was unknown is settled: in a write of its own, in the
