@@ -16,11 +16,12 @@ export interface StreamSettings {
 }
 
 /**
- * How long live events wait to be written, so that the commits of a busy moment reach each client
- * in one write instead of one write per commit: at saturation a commit comes every few
- * milliseconds, and each write is a syscall per client.
+ * The shortest time between two writes of live events to the clients. Events committed while the
+ * stream is quiet are written at once; in a busy moment the commits of the interval reach each
+ * client in one write instead of one write per commit: at saturation a commit comes every few
+ * milliseconds, and each write is a syscall per client, the largest cost of the streams.
  */
-const FLUSH_DELAY_MS = 10;
+const FLUSH_INTERVAL_MS = 25;
 
 /** Events read from the database per step of a replay. */
 const REPLAY_PAGE = 500;
@@ -94,8 +95,8 @@ class Client {
  * A client that reconnects with the id of the last event it got (`Last-Event-ID`) is first
  * replayed what it missed from the database, a page at a time and only as fast as it reads, then
  * joins the live events: no gap and no duplicate, across restarts too, since every id is stored
- * with its change. Live events are encoded once for every client that takes them all, and the
- * commits of the same few milliseconds reach a client in one write.
+ * with its change. Live events are encoded once for every client that takes them all; a quiet
+ * stream is written at once, and a busy one at most once per {@link FLUSH_INTERVAL_MS}.
  *
  * Written on a pull-driven `ReadableStream` rather than `hono/streaming`'s `streamSSE` (one
  * awaited write per event per client): a busy book commits hundreds of times a second, and a
@@ -109,6 +110,8 @@ export class EventStreams {
   private readonly clients = new Set<Client>();
   private heartbeat: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** When the last flush ran (performance.now()). */
+  private flushedAt = -Infinity;
   private closed = false;
   private heldBytes = 0;
 
@@ -268,6 +271,7 @@ export class EventStreams {
   /** Writes to every client that is reading what was published since the last flush. */
   private flush(): void {
     this.flushTimer = undefined;
+    this.flushedAt = performance.now();
     const shared = new Map<Segment, { last: Segment; length: number; chunk: Uint8Array }>();
     for (const client of this.clients)
       if (client.waiting && client.queue.length > 0) this.write(client, shared);
@@ -324,7 +328,10 @@ export class EventStreams {
     }
     this.metrics.streamEventsSent.inc(sent);
     this.metrics.streamBufferedBytes.set(this.heldBytes);
-    if (sent > 0) this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
+    if (sent > 0 && this.flushTimer === undefined) {
+      const wait = Math.max(0, this.flushedAt + FLUSH_INTERVAL_MS - performance.now());
+      this.flushTimer = setTimeout(() => this.flush(), wait);
+    }
   }
 
   private beat(): void {
