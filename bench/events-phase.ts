@@ -48,7 +48,12 @@ export interface Delivered {
 
 export interface EventsRound {
   round: number;
+  /** No consumer, and nothing else on the machine but the load. */
   none: LoadWindow;
+  /** No consumer, and a process using the CPU the consumers used (`matchedLoadCores`). */
+  matched: LoadWindow;
+  /** What the load beside `matched` used, in cores, measured. */
+  matchedLoadCores: number;
   with: LoadWindow;
   delivered: Delivered;
 }
@@ -58,26 +63,40 @@ export interface EventsResults {
   endpoints: number;
   rounds: EventsRound[];
   none: WindowSummary;
+  matched: WindowSummary;
   with: WindowSummary;
-  /** Median over rounds of with ÷ none requests per second. */
-  rpsRatio: number;
-  /** Median over rounds of with ÷ none p99. */
-  p99Ratio: number;
   /**
-   * Median over rounds of with ÷ none of the server's CPU per accepted submit: opsguard's own
-   * cost of the events, apart from the consumers' share of the machine.
+   * Median over rounds of with ÷ matched requests per second: what the events cost opsguard,
+   * with the consumers' own CPU taken from the machine in both conditions.
    */
+  rpsRatio: number;
+  /** Median over rounds of with ÷ matched p99. */
+  p99Ratio: number;
+  /** Median over rounds of with ÷ matched of the server's CPU per accepted submit. */
   cpuPerSubmitRatio: number;
+  /**
+   * Median over rounds of with ÷ none requests per second: the same, plus what the consumers'
+   * CPU takes from the two cores the server runs on.
+   */
+  rawRpsRatio: number;
+  /** Median over rounds of with ÷ none p99. */
+  rawP99Ratio: number;
 }
 
 /**
  * Phase 11: submits while every event goes to `eventsClients` stream clients and two webhook
- * endpoints, against the same build with no consumer. Each round starts a fresh server per
- * condition, in an order that alternates by round; the load is the submit phase's (wrk, closed
+ * endpoints, against the same build with no consumer. The load is the submit phase's (wrk, closed
  * loop, saturating; exporters off, so that what is measured is the events' cost). The consumers
  * run in a process of their own (bench/event-consumers.ts) and read everything as it comes; after
  * the window, the phase waits until both endpoints have every event and checks that every client
  * got every event and none was cut off.
+ *
+ * The consumers share the machine's two cores with the server, where a deployment has them on
+ * machines of their own. So the server without consumers runs twice: alone (`none`), and beside a
+ * process that uses the CPU the consumers used (`matched`, bench/cpu-load.ts). With ÷ matched is
+ * what the events cost opsguard; with ÷ none adds what the consumers take from its cores. Each
+ * round starts a fresh server per condition, in an order that rotates by round, the first round
+ * starting with the consumers so that their CPU is known.
  */
 export async function runEventsPhase(
   options: BenchOptions,
@@ -96,10 +115,16 @@ export async function runEventsPhase(
       })),
     };
     const rounds: EventsRound[] = [];
+    const conditions = ["with", "matched", "none"] as const;
+    // The CPU the consumers used in their latest window: what the matched condition runs beside.
+    let consumerCores = 0;
     for (let r = 1; r <= options.eventsRounds; r++) {
       let none: LoadWindow | undefined;
+      let matched: { window: LoadWindow; loadCores: number } | undefined;
       let measured: { window: LoadWindow; delivered: Delivered } | undefined;
-      for (const condition of r % 2 === 1 ? ["with", "none"] : ["none", "with"]) {
+      const order = conditions.map((_, i) => conditions[(i + r - 1) % conditions.length]!);
+      // The matched load is the consumers' CPU in their latest window: this round's or the last.
+      for (const condition of order) {
         if (condition === "none") {
           const target = await startOpsguard(`events none (round ${r})`, {});
           try {
@@ -108,6 +133,16 @@ export async function runEventsPhase(
             await target.stop();
           }
           log(`round ${r} none: ${describeWindow(none)}`);
+        } else if (condition === "matched") {
+          const target = await startOpsguard(`events matched (round ${r})`, {});
+          try {
+            matched = await loadBeside(target, options, consumerCores, r);
+          } finally {
+            await target.stop();
+          }
+          log(
+            `round ${r} matched: ${describeWindow(matched.window)}; beside a load of ${matched.loadCores} cores`,
+          );
         } else {
           const target = await startOpsguard(`events with (round ${r})`, {}, { config: { webhooks } });
           try {
@@ -115,16 +150,24 @@ export async function runEventsPhase(
           } finally {
             await target.stop();
           }
+          consumerCores = measured.delivered.consumerCpuCores;
           log(
             `round ${r} with: ${describeWindow(measured.window)}; ${describeDelivered(measured.delivered)}`,
           );
         }
       }
-      rounds.push({ round: r, none: none!, with: measured!.window, delivered: measured!.delivered });
+      rounds.push({
+        round: r,
+        none: none!,
+        matched: matched!.window,
+        matchedLoadCores: matched!.loadCores,
+        with: measured!.window,
+        delivered: measured!.delivered,
+      });
     }
     requireAccepted(
       "events phase",
-      rounds.flatMap((r) => [r.none, r.with]),
+      rounds.flatMap((r) => [r.none, r.matched, r.with]),
     );
     const paired = (f: (r: EventsRound) => number): number => round(median(rounds.map(f)), 4);
     return {
@@ -132,16 +175,47 @@ export async function runEventsPhase(
       endpoints: ENDPOINTS,
       rounds,
       none: summarizeWindows(rounds.map((r) => r.none)),
+      matched: summarizeWindows(rounds.map((r) => r.matched)),
       with: summarizeWindows(rounds.map((r) => r.with)),
-      rpsRatio: paired((r) => r.with.rps / r.none.rps),
-      p99Ratio: paired((r) => r.with.p99Ms / r.none.p99Ms),
+      rpsRatio: paired((r) => r.with.rps / r.matched.rps),
+      p99Ratio: paired((r) => r.with.p99Ms / r.matched.p99Ms),
       cpuPerSubmitRatio: paired(
-        (r) => r.with.serverCpuCores / r.with.rps / (r.none.serverCpuCores / r.none.rps),
+        (r) => r.with.serverCpuCores / r.with.rps / (r.matched.serverCpuCores / r.matched.rps),
       ),
+      rawRpsRatio: paired((r) => r.with.rps / r.none.rps),
+      rawP99Ratio: paired((r) => r.with.p99Ms / r.none.p99Ms),
     };
   } finally {
     consumers.stop();
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** A load window beside bench/cpu-load.ts at `cores`; returns the CPU that process used. */
+async function loadBeside(
+  target: Target,
+  options: BenchOptions,
+  cores: number,
+  r: number,
+): Promise<{ window: LoadWindow; loadCores: number }> {
+  const load = spawn(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "bench", "cpu-load.ts"), String(cores)],
+    {
+      cwd: ROOT,
+      stdio: "ignore",
+    },
+  );
+  try {
+    const loadCpu = (): number => cpuOf(`/proc/${load.pid}/stat`, 11);
+    let cpuFrom = 0;
+    const window = await loadWindow(target, options, options.durationSec, `em${r}`, () => {
+      cpuFrom = loadCpu();
+      return Promise.resolve();
+    });
+    return { window, loadCores: round((loadCpu() - cpuFrom) / window.seconds, 2) };
+  } finally {
+    load.kill();
   }
 }
 
