@@ -83,6 +83,44 @@ describe("EventLog", () => {
     expect(again.readAfter(0, 10).map((e) => e.id)).toEqual([4, 5]);
   });
 
+  it("reads the latest events from memory, as handed on, older ones from the database, and pruned ones from neither", async () => {
+    const seen: StoredEvent[] = [];
+    log.subscribe((events) => seen.push(...events));
+    for (let i = 0; i < 3; i++) commits.write(() => log.append("operation.opened", subject, { i }));
+    await commits.durable();
+    const read = log.readAfter(0, 10);
+    // The same objects, so each event's JSON is built once for every reader.
+    for (let i = 0; i < 3; i++) expect(read[i]).toBe(seen[i]);
+    expect(log.readAfter(1, 1)).toEqual([seen[1]]);
+    const fromDisk = new EventLog(db, commits, clock, createSilentLogger()).readAfter(0, 10);
+    expect(fromDisk.map((e) => [e.id, e.data])).toEqual(read.map((e) => [e.id, e.data]));
+
+    // Thousands of events later, the first are read from the database, alike.
+    commits.write(() => {
+      for (let i = 0; i < 9_000; i++) log.append("operation.closed", subject, { i });
+    });
+    await commits.durable();
+    commits.write(() => log.append("operation.failed", subject, {}));
+    await commits.durable();
+    expect(log.readAfter(0, 4).map((e) => [e.id, e.data])).toEqual([
+      [1, '{"i":0}'],
+      [2, '{"i":1}'],
+      [3, '{"i":2}'],
+      [4, '{"i":0}'],
+    ]);
+    expect(log.readAfter(9_002, 10).map((e) => [e.id, e.kind])).toEqual([
+      [9_003, "operation.closed"],
+      [9_004, "operation.failed"],
+    ]);
+
+    clock.advance(10_000);
+    commits.write(() => log.append("operation.opened", subject, {}));
+    await commits.durable();
+    expect(commits.write(() => log.prune(clock.now(), 20_000))).toBe(9_004);
+    await commits.durable();
+    expect(log.readAfter(0, 10).map((e) => e.id)).toEqual([9_005]);
+  });
+
   it("keeps handing events on when one listener throws", async () => {
     const seen: number[] = [];
     log.subscribe(() => {

@@ -26,6 +26,13 @@ const fromRow = (row: EventRow): StoredEvent => ({
   data: row.data,
 });
 
+/**
+ * Committed events kept in memory, the newest, so that the readers that follow the log closely
+ * (webhook deliveries a batch behind, a stream that reconnects at once) take the same objects,
+ * their JSON built once, instead of reading and decoding the rows again. About 1.5 KB each.
+ */
+const RECENT_EVENTS = 4_096;
+
 /** Told of the events of each commit, in id order, once they are on disk. */
 export type EventListener = (events: readonly StoredEvent[]) => void;
 
@@ -45,6 +52,11 @@ export class EventLog {
   private readonly pruneBefore: Statement;
   /** Events appended since the last commit, handed on as they are when all of them were kept. */
   private written: StoredEvent[] = [];
+  /**
+   * The latest committed events, in id order: every committed event from the first one here on.
+   * Between {@link RECENT_EVENTS} and twice that, trimmed in one step.
+   */
+  private recent: StoredEvent[] = [];
   private readonly listeners = new Set<EventListener>();
   private lastPublished: number;
   private appended = false;
@@ -114,6 +126,11 @@ export class EventLog {
 
   /** Committed events with ids above `afterId`, oldest first, at most `limit` of them. */
   readAfter(afterId: number, limit: number): StoredEvent[] {
+    const { recent } = this;
+    if (recent.length > 0 && afterId >= recent[0]!.id - 1) {
+      const from = firstAfter(recent, afterId);
+      return recent.slice(from, from + limit);
+    }
     return (this.after.all(afterId, this.lastPublished, limit) as EventRow[]).map(fromRow);
   }
 
@@ -143,6 +160,8 @@ export class EventLog {
         : (this.after.all(this.lastPublished, Number.MAX_SAFE_INTEGER, -1) as EventRow[]).map(fromRow);
     if (events.length === 0) return;
     this.lastPublished = events[events.length - 1]!.id;
+    if (this.recent.length >= 2 * RECENT_EVENTS) this.recent = this.recent.slice(-RECENT_EVENTS);
+    for (const event of events) this.recent.push(event);
     for (const listener of this.listeners) {
       try {
         listener(events);
@@ -158,6 +177,24 @@ export class EventLog {
    * many. Call it in `commits.write`.
    */
   prune(before: number, limit: number): number {
-    return this.pruneBefore.run(before, this.lastPublished, limit).changes;
+    const pruned = this.pruneBefore.run(before, this.lastPublished, limit).changes;
+    if (pruned > 0) {
+      // What is pruned is no longer read, from memory either.
+      const oldest = this.oldestId();
+      this.recent = oldest === null ? [] : this.recent.slice(firstAfter(this.recent, oldest - 1));
+    }
+    return pruned;
   }
+}
+
+/** The index of the first of `events` (in id order) with an id above `afterId`. */
+function firstAfter(events: readonly StoredEvent[], afterId: number): number {
+  let low = 0;
+  let high = events.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (events[middle]!.id > afterId) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }

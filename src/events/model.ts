@@ -36,6 +36,8 @@ export interface StoredEvent {
   instrument: string | null;
   /** The kind's fields, as JSON text. */
   data: string;
+  /** The event's JSON as subscribers receive it, once {@link eventJson} has built it. */
+  json?: string;
 }
 
 /** Which events a subscriber or an endpoint wants; an absent field selects every value. */
@@ -74,9 +76,14 @@ export interface EventJson {
 /**
  * The JSON of an event as subscribers and webhook endpoints receive it:
  * `{"id","kind","at","operationId","strategy","instrument","data"}`. The stored data is spliced in
- * as it is, never parsed again.
+ * as it is, never parsed again, and the JSON is built once per event, however many streams and
+ * endpoints take it.
  */
 export function eventJson(event: StoredEvent): string {
+  return (event.json ??= buildJson(event));
+}
+
+function buildJson(event: StoredEvent): string {
   const head = JSON.stringify({
     id: event.id,
     kind: event.kind,

@@ -158,22 +158,24 @@ export class EventStreams {
     }
     let client!: Client;
     const start = afterId ?? published;
+    let first = `retry: ${RETRY_MS}\n: connected, events after ${start}\n\n`;
+    let cursor = start;
+    const oldest = this.log.oldestId() ?? published + 1;
+    if (start + 1 < oldest && start < published) {
+      // Pruned by events.retentionHours: say so, rather than skip them silently.
+      cursor = Math.min(oldest - 1, published);
+      first += controlFrame("stream.gap", {
+        from: start + 1,
+        to: cursor,
+        message: "these events are older than events.retentionHours and were pruned",
+      });
+    }
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          client = new Client(controller, filter, start, start < published);
+          client = new Client(controller, filter, cursor, cursor < published);
           this.clients.add(client);
           this.metrics.streamClients.set(this.clients.size);
-          let first = `retry: ${RETRY_MS}\n: connected, events after ${start}\n\n`;
-          const oldest = this.log.oldestId() ?? published + 1;
-          if (start + 1 < oldest && start < published) {
-            // Pruned by events.retentionHours: say so, rather than skip them silently.
-            first += controlFrame("stream.gap", {
-              from: start + 1,
-              to: Math.min(oldest - 1, published),
-              message: "these events are older than events.retentionHours and were pruned",
-            });
-          }
           controller.enqueue(encoder.encode(first));
         },
         pull: (controller) => this.pull(client, controller),
