@@ -33,23 +33,47 @@ export interface OpenRun {
   gc?: GcPauses;
 }
 
-/** Garbage-collection pauses of all kinds, counted by the server itself. */
-export interface GcPauses {
+/** Garbage-collection pauses, counted by the server itself. */
+export interface GcCount {
   count: number;
   totalMs: number;
   /** Pauses longer than 10 ms (the histogram's bucket), each a stall of every request behind it. */
   over10Ms: number;
 }
 
+/** Pauses of all kinds, and of each kind V8 names (`minor` scavenges, `major` mark-compacts, …). */
+export interface GcPauses extends GcCount {
+  kinds: Record<string, GcCount>;
+}
+
 /** The server's garbage-collection pauses so far (cumulative: subtract two readings). */
 async function readGc(target: Target): Promise<GcPauses> {
   const samples = await target.metrics();
-  const count = sumOf(samples, "nodejs_gc_duration_seconds_count");
-  return {
-    count,
-    totalMs: sumOf(samples, "nodejs_gc_duration_seconds_sum") * 1000,
-    over10Ms: count - sumOf(samples, "nodejs_gc_duration_seconds_bucket", { le: "0.01" }),
+  const countOf = (match: Record<string, string>): GcCount => {
+    const count = sumOf(samples, "nodejs_gc_duration_seconds_count", match);
+    return {
+      count,
+      totalMs: sumOf(samples, "nodejs_gc_duration_seconds_sum", match) * 1000,
+      over10Ms: count - sumOf(samples, "nodejs_gc_duration_seconds_bucket", { ...match, le: "0.01" }),
+    };
   };
+  const kinds = new Set(
+    samples.filter((s) => s.name === "nodejs_gc_duration_seconds_count").map((s) => s.labels.kind!),
+  );
+  return { ...countOf({}), kinds: Object.fromEntries([...kinds].map((kind) => [kind, countOf({ kind })])) };
+}
+
+/** What happened between two readings of {@link readGc}. */
+function gcBetween(before: GcPauses, after: GcPauses): GcPauses {
+  const diff = (a: GcCount, b: GcCount | undefined): GcCount => ({
+    count: a.count - (b?.count ?? 0),
+    totalMs: round(a.totalMs - (b?.totalMs ?? 0), 1),
+    over10Ms: a.over10Ms - (b?.over10Ms ?? 0),
+  });
+  const kinds = Object.entries(after.kinds)
+    .map(([kind, count]) => [kind, diff(count, before.kinds[kind])] as const)
+    .filter(([, count]) => count.count > 0);
+  return { ...diff(after, before), kinds: Object.fromEntries(kinds) };
 }
 
 export interface OpenLoopResult {
@@ -145,14 +169,7 @@ export async function runOpenLoopPhase(
           const gcBefore = opsguard ? await readGc(target) : undefined;
           const run = await runClient(target, load, options, `${variant}-${i}`);
           if (opsguard) run.loop = await readLoopDelay(target);
-          if (gcBefore) {
-            const after = await readGc(target);
-            run.gc = {
-              count: after.count - gcBefore.count,
-              totalMs: round(after.totalMs - gcBefore.totalMs, 1),
-              over10Ms: after.over10Ms - gcBefore.over10Ms,
-            };
-          }
+          if (gcBefore) run.gc = gcBetween(gcBefore, await readGc(target));
           runs[variant] = run;
         } finally {
           await target.stop();
@@ -165,7 +182,11 @@ export async function runOpenLoopPhase(
           `open loop, ${load.name}, ${variant}: p50 ${run.p50Ms} / p99 ${run.p99Ms} / p99.9 ${run.p999Ms} ms` +
             (run.loop ? ` (event loop max ${run.loop.maxMs} ms)` : "") +
             (run.gc
-              ? `, GC ${run.gc.count} pauses, ${run.gc.totalMs} ms, ${run.gc.over10Ms} over 10 ms`
+              ? `, GC ${run.gc.count} pauses, ${run.gc.totalMs} ms, ${run.gc.over10Ms} over 10 ms (` +
+                Object.entries(run.gc.kinds)
+                  .map(([kind, k]) => `${kind}: ${k.count}, ${k.totalMs} ms, ${k.over10Ms} over 10 ms`)
+                  .join("; ") +
+                ")"
               : ""),
         );
     }

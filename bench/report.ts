@@ -410,7 +410,14 @@ export function formatResults(results: BenchResults): string {
   return lines.join("\n");
 }
 
-/** An open-loop run's GC pauses: how many, how many of them over 10 ms, and their total. */
+/**
+ * An open-loop run's GC pauses: how many, how many of them over 10 ms, and their total; then the
+ * same per kind of pause.
+ */
 function gcCell({ gc }: OpenRun): string {
-  return gc ? `${gc.count} (${gc.over10Ms}), ${ms(gc.totalMs)}` : "—";
+  if (!gc) return "—";
+  const kinds = Object.entries(gc.kinds)
+    .map(([kind, k]) => `${kind} ${k.count} (${k.over10Ms}), ${ms(k.totalMs)}`)
+    .join("; ");
+  return `${gc.count} (${gc.over10Ms}), ${ms(gc.totalMs)}${kinds ? ` [${kinds}]` : ""}`;
 }
