@@ -86,6 +86,21 @@ describe("console", () => {
     expect(json(stderr.lines[0])).toMatchObject({ level: "warn", event: "risk.rejected" });
   });
 
+  it("writes a line with a cycle or a BigInt too, as winston's JSON format did", () => {
+    const { logger } = start({ console: { format: "json" } });
+    const cycle: Record<string, unknown> = { name: "a" };
+    cycle.self = cycle;
+    logger.info("odd fields", { event: "test.odd", cycle, big: 12345678901234567890n, list: [1, "x"] });
+    // Redaction copies the first levels of nested objects; the cycle shows where it starts again.
+    expect(stdout.lines[0]).toContain('"self":"[Circular]"');
+    expect(json(stdout.lines[0])).toMatchObject({
+      msg: "odd fields",
+      cycle: { name: "a", self: { name: "a" } },
+      big: "12345678901234567890",
+      list: [1, "x"],
+    });
+  });
+
   it("writes one readable, colourised line per entry when pretty", () => {
     const { logger } = start({ console: { format: "pretty" } });
     logger.info("operation opened", { event: "operation.opened", operationId: "op-1", note: "two words" });
