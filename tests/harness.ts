@@ -211,3 +211,22 @@ export async function answerText(res: Response): Promise<string> {
   await reader.cancel();
   return value ? Buffer.from(value).toString() : "";
 }
+
+/** Counts the turns of the event loop from now until `stop()`: whether long work let others run. */
+export function countTurns(): { readonly turns: number; stop(): void } {
+  let turns = 0;
+  let ticking = true;
+  const tick = (): void => {
+    turns++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    get turns() {
+      return turns;
+    },
+    stop() {
+      ticking = false;
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
+import { countTurns, ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
 import { waitFor } from "../../tests/stack/tools.js";
 import type { ConfigInput } from "../config/schema.js";
 import { ManualClock } from "../platform/clock.js";
@@ -80,18 +80,11 @@ describe("Supervisor", () => {
     const op = t.app.service.open.get(id)!;
     for (let i = 0; i < 4_999; i++) t.app.service.open.set(`${id}-${i}`, { ...op, id: `${id}-${i}` });
     executor.setPrice("BTC-USD", 6_520_000n); // +200 × 0.5 = +100 each
-    let turns = 0;
-    let ticking = true;
-    const count = (): void => {
-      turns++;
-      if (ticking) setImmediate(count);
-    };
-    setImmediate(count);
-    const before = turns;
+    const loop = countTurns();
     await t.app.supervisor.tick();
-    ticking = false;
+    loop.stop();
     expect(t.app.supervisor.unrealized.get("BTC-USD")).toBe(500_000);
-    expect(turns - before).toBeGreaterThanOrEqual(2); // 5,000 checks in three slices
+    expect(loop.turns).toBeGreaterThanOrEqual(2); // 5,000 checks in three slices
     for (let i = 0; i < 4_999; i++) t.app.service.open.delete(`${id}-${i}`);
   });
 
@@ -100,21 +93,15 @@ describe("Supervisor", () => {
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) ids.push(await submit({ size: "0.01", maxDurationSec: 1 }));
     clock.advance(2_000);
-    let turn = 0;
-    let ticking = true;
-    const count = (): void => {
-      turn++;
-      if (ticking) setImmediate(count);
-    };
-    setImmediate(count);
+    const loop = countTurns();
     const startedIn = new Map<number, number>();
     const close = t.app.service.close.bind(t.app.service);
     t.app.service.close = (id, reason, actor) => {
-      startedIn.set(turn, (startedIn.get(turn) ?? 0) + 1);
+      startedIn.set(loop.turns, (startedIn.get(loop.turns) ?? 0) + 1);
       return close(id, reason, actor);
     };
     await t.app.supervisor.tick();
-    ticking = false;
+    loop.stop();
     expect([...startedIn.values()].reduce((a, b) => a + b, 0)).toBe(100);
     // Five turns of 20 rather than one of 100: the requests, then the bookings, in short pieces.
     expect(Math.max(...startedIn.values())).toBeLessThanOrEqual(20);

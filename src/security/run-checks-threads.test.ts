@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { tempDir } from "../../tests/harness.js";
+import { countTurns, tempDir } from "../../tests/harness.js";
 import type { TaskName } from "../maintenance/database-checks.js";
 import type * as OffThread from "../maintenance/off-thread.js";
 import { fixtureContext, writeFixtureApp } from "./app-root.fixture.js";
@@ -67,13 +67,7 @@ describe("runChecks, on and off the event loop", () => {
   });
 
   it("gives the event loop a turn after each check, even when every check answers at once", async () => {
-    let turns = 0;
-    let ticking = true;
-    const tick = (): void => {
-      turns++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const loop = countTurns();
     const ids = [
       "OG-PROC-001",
       "OG-CFG-001",
@@ -83,7 +77,7 @@ describe("runChecks, on and off the event loop", () => {
       "OG-BAK-001",
     ] as const;
     await runChecks(context, ids);
-    ticking = false;
-    expect(turns).toBeGreaterThanOrEqual(ids.length - 1);
+    loop.stop();
+    expect(loop.turns).toBeGreaterThanOrEqual(ids.length - 1);
   });
 });
