@@ -1,32 +1,42 @@
 /**
  * Loaded into a server under test (`node --import tsx --import bench/allocation-sampler.ts …`)
- * by bench/allocations.ts: the first SIGUSR2 starts V8's sampling heap profiler, keeping the
- * objects that garbage collection has since freed (what a scavenge has to deal with is every byte
- * allocated, not only what stays), and the second stops it and writes the profile to
- * `<tmpdir>/opsguard-allocations-<pid>.json`.
+ * by bench/allocations.ts, which drives it with SIGUSR2: each signal does what the driver last
+ * wrote to `<tmpdir>/opsguard-allocations-<pid>.mode` (`{"action": …}`), and writes a profile,
+ * when there is one, to `<tmpdir>/opsguard-allocations-<pid>.json`.
+ *
+ * - `start` starts V8's sampling heap profiler. By default it counts every object allocated, the
+ *   ones garbage collection has since freed too (what starts a scavenge is every byte allocated,
+ *   not only what stays); with `"live": true`, only the objects still alive when it is read.
+ * - `read` writes the profile so far and keeps sampling; `stop` writes it and stops.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+interface Mode {
+  action: "start" | "read" | "stop";
+  live?: boolean;
+  interval?: number;
+}
+
 const session = new Session();
 session.connect();
-let sampling = false;
+const base = join(tmpdir(), `opsguard-allocations-${process.pid}`);
 
 process.on("SIGUSR2", () => {
-  if (!sampling) {
-    sampling = true;
+  const mode = JSON.parse(readFileSync(`${base}.mode`, "utf8")) as Mode;
+  if (mode.action === "start") {
     session.post("HeapProfiler.startSampling", {
-      samplingInterval: 4096,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      samplingInterval: mode.interval ?? 4096,
+      includeObjectsCollectedByMajorGC: !mode.live,
+      includeObjectsCollectedByMinorGC: !mode.live,
     });
     return;
   }
-  sampling = false;
-  session.post("HeapProfiler.stopSampling", (error, result) => {
+  const method = mode.action === "read" ? "HeapProfiler.getSamplingProfile" : "HeapProfiler.stopSampling";
+  session.post(method, (error, result) => {
     if (error) throw error;
-    writeFileSync(join(tmpdir(), `opsguard-allocations-${process.pid}.json`), JSON.stringify(result.profile));
+    writeFileSync(`${base}.json`, JSON.stringify((result as { profile: unknown }).profile));
   });
 });

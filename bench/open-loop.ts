@@ -31,6 +31,12 @@ export interface OpenRun {
   loop?: LoopDelay;
   /** Garbage-collection pauses over the run (opsguard only), from its `nodejs_gc_duration_seconds`. */
   gc?: GcPauses;
+  /**
+   * The server's CPU over the run, warm-up included (from `/proc`): its main thread's share of the
+   * wall time (how busy the event loop was; the closer to 1, the longer every queue behind a
+   * stall), and the whole process's, in cores (with GC helpers, SQLite's checkpoint thread, …).
+   */
+  cpu?: { mainThread: number; process: number };
 }
 
 /** Garbage-collection pauses, counted by the server itself. */
@@ -167,7 +173,17 @@ export async function runOpenLoopPhase(
           const opsguard = variant !== "bare";
           if (opsguard) await readLoopDelay(target); // resets the histogram: what follows is the run's
           const gcBefore = opsguard ? await readGc(target) : undefined;
+          const cpuBefore = {
+            main: target.mainThreadCpuSeconds(),
+            all: target.cpuSeconds(),
+            at: performance.now(),
+          };
           const run = await runClient(target, load, options, `${variant}-${i}`);
+          const wallSec = (performance.now() - cpuBefore.at) / 1000;
+          run.cpu = {
+            mainThread: round((target.mainThreadCpuSeconds() - cpuBefore.main) / wallSec, 3),
+            process: round((target.cpuSeconds() - cpuBefore.all) / wallSec, 3),
+          };
           if (opsguard) run.loop = await readLoopDelay(target);
           if (gcBefore) run.gc = gcBetween(gcBefore, await readGc(target));
           runs[variant] = run;
@@ -181,6 +197,9 @@ export async function runOpenLoopPhase(
         log(
           `open loop, ${load.name}, ${variant}: p50 ${run.p50Ms} / p99 ${run.p99Ms} / p99.9 ${run.p999Ms} ms` +
             (run.loop ? ` (event loop max ${run.loop.maxMs} ms)` : "") +
+            (run.cpu
+              ? `, main thread busy ${Math.round(run.cpu.mainThread * 100)}%, ${run.cpu.process} cores`
+              : "") +
             (run.gc
               ? `, GC ${run.gc.count} pauses, ${run.gc.totalMs} ms, ${run.gc.over10Ms} over 10 ms (` +
                 Object.entries(run.gc.kinds)

@@ -86,6 +86,7 @@ describe("EventLog", () => {
   it("reads the latest events from memory, as handed on, older ones from the database, and pruned ones from neither", async () => {
     const seen: StoredEvent[] = [];
     log.subscribe((events) => seen.push(...events));
+    log.keepRecent();
     for (let i = 0; i < 3; i++) commits.write(() => log.append("operation.opened", subject, { i }));
     await commits.durable();
     const read = log.readAfter(0, 10);
@@ -119,6 +120,28 @@ describe("EventLog", () => {
     expect(commits.write(() => log.prune(clock.now(), 20_000))).toBe(9_004);
     await commits.durable();
     expect(log.readAfter(0, 10).map((e) => e.id)).toEqual([9_005]);
+  });
+
+  it("keeps the latest events in memory only while a reader holds them", async () => {
+    const seen: StoredEvent[] = [];
+    log.subscribe((events) => seen.push(...events));
+    commits.write(() => log.append("operation.opened", subject, { i: 0 }));
+    await commits.durable();
+    // Nobody follows the log: the event is read again from the database, equal but not the same.
+    expect(log.readAfter(0, 10)).toEqual([seen[0]]);
+    expect(log.readAfter(0, 10)[0]).not.toBe(seen[0]);
+
+    const releaseStream = log.keepRecent();
+    const releaseWebhooks = log.keepRecent();
+    commits.write(() => log.append("operation.closed", subject, { i: 1 }));
+    await commits.durable();
+    expect(log.readAfter(1, 10)[0]).toBe(seen[1]);
+    releaseStream();
+    releaseStream(); // a second call releases nothing more
+    expect(log.readAfter(1, 10)[0]).toBe(seen[1]);
+    releaseWebhooks();
+    expect(log.readAfter(1, 10)[0]).not.toBe(seen[1]);
+    expect(log.readAfter(0, 10).map((e) => e.data)).toEqual(['{"i":0}', '{"i":1}']);
   });
 
   it("keeps handing events on when one listener throws", async () => {

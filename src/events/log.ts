@@ -31,7 +31,9 @@ const fromRow = (row: EventRow): StoredEvent => ({
  * (webhook deliveries a batch behind, a stream that reconnects at once) take the same objects,
  * their JSON built once, instead of reading and decoding the rows again. About 1.5 KB each, so
  * 3 to 6 MB; half a second of events at 4,000 a second, where a delivery that keeps up is at most
- * a batch (50 ms of events, or 500) behind.
+ * a batch (50 ms of events, or 500) behind. Kept only while such a reader exists
+ * ({@link EventLog.keepRecent}): events held for a second or two outlive a scavenge, and each
+ * one copied is a longer pause of the event loop for nobody's benefit.
  */
 const RECENT_EVENTS = 2_048;
 
@@ -59,6 +61,8 @@ export class EventLog {
    * Between {@link RECENT_EVENTS} and twice that, trimmed in one step.
    */
   private recent: StoredEvent[] = [];
+  /** Readers that asked for {@link recent} to be kept; none, and nothing is. */
+  private recentHolds = 0;
   private readonly listeners = new Set<EventListener>();
   private lastPublished: number;
   private appended = false;
@@ -142,6 +146,22 @@ export class EventLog {
     return id === null ? null : Number(id);
   }
 
+  /**
+   * Keeps the latest committed events in memory from the next commit on, until every caller has
+   * called the function returned. For readers that follow the log closely: open streams, webhook
+   * deliveries.
+   */
+  keepRecent(): () => void {
+    this.recentHolds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.recentHolds -= 1;
+      if (this.recentHolds === 0) this.recent = [];
+    };
+  }
+
   /** Registers a listener for every commit's events; returns what unregisters it. */
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
@@ -162,8 +182,10 @@ export class EventLog {
         : (this.after.all(this.lastPublished, Number.MAX_SAFE_INTEGER, -1) as EventRow[]).map(fromRow);
     if (events.length === 0) return;
     this.lastPublished = events[events.length - 1]!.id;
-    if (this.recent.length >= 2 * RECENT_EVENTS) this.recent = this.recent.slice(-RECENT_EVENTS);
-    for (const event of events) this.recent.push(event);
+    if (this.recentHolds > 0) {
+      if (this.recent.length >= 2 * RECENT_EVENTS) this.recent = this.recent.slice(-RECENT_EVENTS);
+      for (const event of events) this.recent.push(event);
+    }
     for (const listener of this.listeners) {
       try {
         listener(events);

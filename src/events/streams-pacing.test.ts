@@ -16,6 +16,9 @@ class HandLog {
   oldestId(): number | null {
     return null;
   }
+  keepRecent(): () => void {
+    return () => undefined;
+  }
   readAfter(): StoredEvent[] {
     return [];
   }

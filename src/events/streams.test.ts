@@ -128,6 +128,17 @@ describe("event streams", () => {
     await reader.cancel();
   });
 
+  it("has the log keep its latest events in memory only while a client is connected", async () => {
+    t = await startTestApp({ risk: OPEN_LIMITS });
+    const latest = () => t.app.events.readAfter(t.app.events.published - 1, 1)[0];
+    const reader = new SseReader(await open(t));
+    await submitMany(t, 3);
+    await reader.take(storedIds(t).length);
+    expect(latest()).toBe(latest());
+    await reader.cancel();
+    await expect.poll(() => latest() !== latest()).toBe(true);
+  });
+
   it("replays a long history a page at a time, filtered, then goes live", async () => {
     t = await startTestApp({ risk: OPEN_LIMITS });
     await submitMany(t, 700);

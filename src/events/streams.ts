@@ -114,6 +114,8 @@ export class EventStreams {
   private flushedAt = -Infinity;
   private closed = false;
   private heldBytes = 0;
+  /** Releases the event log's recent events, held while any client is connected. */
+  private releaseRecent: (() => void) | undefined;
 
   constructor(
     private readonly log: EventLog,
@@ -175,6 +177,7 @@ export class EventStreams {
         start: (controller) => {
           client = new Client(controller, filter, cursor, cursor < published);
           this.clients.add(client);
+          this.releaseRecent ??= this.log.keepRecent();
           this.metrics.streamClients.set(this.clients.size);
           controller.enqueue(encoder.encode(first));
         },
@@ -383,6 +386,10 @@ export class EventStreams {
     client.queue = [];
     client.queuedBytes = 0;
     this.clients.delete(client);
+    if (this.clients.size === 0) {
+      this.releaseRecent?.();
+      this.releaseRecent = undefined;
+    }
     this.metrics.streamClients.set(this.clients.size);
     this.metrics.streamBufferedBytes.set(this.heldBytes);
     this.metrics.streamEnded.inc({ reason });

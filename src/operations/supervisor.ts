@@ -1,6 +1,7 @@
 import { setImmediate as setImmediatePromise } from "node:timers/promises";
 import { context, ROOT_CONTEXT, SpanKind, type Tracer } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
+import pLimit from "p-limit";
 import type { Executor } from "../execution/executor.js";
 import type { Clock } from "../platform/clock.js";
 import { multiply, toNumber } from "../platform/fixed-point.js";
@@ -25,12 +26,14 @@ export interface SupervisorOptions {
 /** Operations checked in one turn of the event loop before the next slice waits for a turn. */
 const CHECK_SLICE = 2_000;
 /**
- * Closes the supervisor starts in one turn of the event loop. Operations opened together reach
- * their time limit together: at 1,000 submits a second, one tick found 500 of them, and their
- * requests, then their bookings (about 0.3 ms each, when the executor answers at once) held the
- * loop for 170-240 ms in one piece. In slices, each turn holds a few milliseconds of it.
+ * The supervisor's closes under way at once; the others wait for one to finish. Operations opened
+ * together reach their time limit together: at 500 submits a second a tick finds about 250 of
+ * them. Started all at once, their close requests went to one commit, and when it came back all
+ * their bookings (about 0.3 ms each, when the executor answers at once) ran in one piece: the
+ * event loop held for 100-180 ms, no request answered. Twenty at a time, each piece is a few
+ * milliseconds, with the requests' turns between them.
  */
-const INTERVENTION_SLICE = 20;
+const CLOSES_IN_FLIGHT = 20;
 
 /** How often one failing instrument's quote is logged, at most. */
 const QUOTE_ERROR_LOG_INTERVAL_MS = 60_000;
@@ -51,6 +54,9 @@ export class Supervisor {
   /** Instruments whose quote is on its way: a tick does not ask again until it arrives. */
   private readonly quoting = new Set<string>();
   private readonly quoteErrorLoggedAt = new Map<string, number>();
+  private readonly closing = pLimit(CLOSES_IN_FLIGHT);
+  /** Operations whose close is waiting for its turn or under way: a later tick leaves them be. */
+  private readonly intervening = new Set<string>();
 
   constructor(private readonly options: SupervisorOptions) {}
 
@@ -114,10 +120,9 @@ export class Supervisor {
     let checked = 0;
     for (const op of service.open.values()) {
       if (++checked % CHECK_SLICE === 0) await setImmediatePromise();
-      if (op.entryPrice === null || op.closeRequestedAt !== null) continue;
+      if (op.entryPrice === null || op.closeRequestedAt !== null || this.intervening.has(op.id)) continue;
       if (timeLimitReached(op, now)) {
         work.push(this.intervene(op.id, "timeout"));
-        if (work.length % INTERVENTION_SLICE === 0) await setImmediatePromise();
         continue;
       }
       const ops = watched.get(op.instrument);
@@ -161,11 +166,17 @@ export class Supervisor {
       // 100,000 open operations would otherwise hold the event loop for 80-190 ms each tick.
       if (++checked % CHECK_SLICE === 0) await setImmediatePromise();
       // It may have been closed, or its close requested, while the quote or a turn went by.
-      if (!service.open.has(op.id) || op.entryPrice === null || op.closeRequestedAt !== null) continue;
+      if (
+        !service.open.has(op.id) ||
+        op.entryPrice === null ||
+        op.closeRequestedAt !== null ||
+        this.intervening.has(op.id)
+      ) {
+        continue;
+      }
       const reason = exitTriggered(op, price, now);
       if (reason) {
         closes.push(this.intervene(op.id, reason));
-        if (closes.length % INTERVENTION_SLICE === 0) await setImmediatePromise();
         continue;
       }
       unrealized +=
@@ -177,8 +188,9 @@ export class Supervisor {
   }
 
   /**
-   * Closes an operation on the supervisor's own initiative, in a trace of its own. Settles either
-   * way: a failed close is logged and counted by the service, and tried again on a later tick.
+   * Closes an operation on the supervisor's own initiative, in a trace of its own, once one of the
+   * {@link CLOSES_IN_FLIGHT} places is free. Settles either way: a failed close is logged and
+   * counted by the service, and tried again on a later tick.
    */
   private intervene(id: string, reason: CloseReason): Promise<unknown> {
     const options = {
@@ -186,9 +198,14 @@ export class Supervisor {
       kind: SpanKind.INTERNAL,
       attributes: { [ATTR.OPERATION_ID]: id, [ATTR.CLOSE_REASON]: reason },
     };
-    return inSpan(this.options.tracer, SPAN.SUPERVISOR_INTERVENTION, options, () =>
-      this.options.service.close(id, reason, "supervisor"),
-    ).catch(() => undefined);
+    this.intervening.add(id);
+    return this.closing(() =>
+      inSpan(this.options.tracer, SPAN.SUPERVISOR_INTERVENTION, options, () =>
+        this.options.service.close(id, reason, "supervisor"),
+      ),
+    )
+      .catch(() => undefined)
+      .finally(() => this.intervening.delete(id));
   }
 
   private logQuoteError(instrument: string, error: unknown): void {

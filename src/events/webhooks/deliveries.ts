@@ -39,7 +39,8 @@ export interface WebhookStatus {
  */
 export class WebhookDeliveries {
   private readonly deliveries: WebhookDelivery[];
-  private unsubscribe: (() => void) | undefined;
+  /** Stops listening to the log and releases its recent events. */
+  private detach: (() => void) | undefined;
 
   constructor(private readonly options: WebhookDeliveriesOptions) {
     const { config, secrets, log, db, commits, clock, logger, registry, send = postWebhook } = options;
@@ -72,17 +73,23 @@ export class WebhookDeliveries {
 
   /** Starts every endpoint's loop from its cursor. */
   start(): void {
-    if (this.unsubscribe || this.deliveries.length === 0) return;
-    this.unsubscribe = this.options.log.subscribe(() => {
+    if (this.detach || this.deliveries.length === 0) return;
+    const unsubscribe = this.options.log.subscribe(() => {
       for (const delivery of this.deliveries) delivery.notify();
     });
+    // The loops read a batch behind the latest commit: from memory, while they run.
+    const releaseRecent = this.options.log.keepRecent();
+    this.detach = () => {
+      unsubscribe();
+      releaseRecent();
+    };
     for (const delivery of this.deliveries) delivery.start();
   }
 
   /** Aborts the requests in flight and waits for every loop to end; pending events stay stored. */
   async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
+    this.detach?.();
+    this.detach = undefined;
     await Promise.all(this.deliveries.map((delivery) => delivery.stop()));
   }
 
