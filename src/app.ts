@@ -66,6 +66,7 @@ import { RECONCILE_OUTCOMES } from "./operations/reconciliation.js";
 import { EventLog } from "./events/log.js";
 import { LimitWatch } from "./events/limit-watch.js";
 import { createEventMetrics } from "./events/metrics.js";
+import { createGlobalBudget } from "./global/budget.js";
 import { EventRetention } from "./events/retention.js";
 import { eventRoutes } from "./events/routes.js";
 import { EventStreams } from "./events/streams.js";
@@ -231,7 +232,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
     metrics,
     tracer,
   );
+  const global = createGlobalBudget(config, { registry, clock, logger, commits });
   const service = new OperationsService({
+    global,
     commits,
     repo,
     riskRepo,
@@ -480,6 +483,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       // asked about the rest.
       supervisor.start();
       await service.reconcileUnresolved();
+      // Before ready: what a crash or an outage left in the firm-wide limits is settled first.
+      await global?.start({ live: () => service.live(), get: (id) => repo.get(id) });
       ready = true;
       if (config.backup.enabled) schedule = startMaintenance(backups, config.backup, logger);
       security.start(config.security.schedule);
@@ -498,6 +503,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       // An endpoint's request in flight is aborted; its events stay stored for the next start.
       await webhooks.stop();
       await supervisor.stop();
+      // What the last closes give back, if PostgreSQL answers; the next start settles the rest.
+      await global?.close();
       // A backup, drill or check under way is stopped, not waited for.
       await backups.stop();
       await security.stop();

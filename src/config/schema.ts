@@ -422,6 +422,45 @@ export const WebhooksConfig = z
   });
 export type WebhooksConfig = z.infer<typeof WebhooksConfig>;
 
+/**
+ * Limits held across every opsguard instance of a firm (each instance one account), in a
+ * PostgreSQL database they share. Off unless `urlFile` is set; see docs/scaling.md.
+ */
+export const GlobalLimitsConfig = z
+  .object({
+    /**
+     * File holding the PostgreSQL URL (`postgres://user:password@host:5432/db`; its content,
+     * trimmed). Setting it turns the global limits on.
+     */
+    urlFile: z.string().min(1).optional(),
+    /** This instance's account: who holds each reservation. Set it when `urlFile` is set. */
+    account: Name.optional(),
+    /**
+     * How long a submit waits for PostgreSQL before it is refused (503 GLOBAL_LIMITS_UNAVAILABLE):
+     * the budget store unreachable never lets an operation through unchecked. @default 1000
+     */
+    timeoutMs: z.number().int().min(10).max(60_000).default(1000),
+    /** Connections to PostgreSQL, at most. @default 4 */
+    poolSize: z.number().int().min(1).max(100).default(4),
+    /** Open notional of every account together, in account currency; no limit when unset. */
+    maxExposure: Decimal.optional(),
+    /** Operations accepted per UTC day by every account together; no limit when unset. */
+    maxDailyOperations: z.number().int().positive().optional(),
+    /** Realized loss of every account together in a UTC day that refuses new operations; no limit when unset. */
+    maxDailyLoss: Decimal.optional(),
+  })
+  .superRefine((limits, ctx) => {
+    if (limits.urlFile !== undefined && limits.account === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["account"],
+        message:
+          "set globalLimits.account, the account this instance holds, when globalLimits.urlFile is set",
+      });
+    }
+  });
+export type GlobalLimitsConfig = z.infer<typeof GlobalLimitsConfig>;
+
 export const Config = z
   .object({
     /** Where the SQLite database, the admin token and local files live. @default "./data" */
@@ -487,6 +526,7 @@ export const Config = z
     strategies: z.array(Name).min(1).default(["trend-follow", "mean-revert", "breakout"]),
     patterns: z.array(Name).default(["double-bottom", "head-shoulders", "momentum-burst", "range-break"]),
     risk: RiskConfig.prefault({}),
+    globalLimits: GlobalLimitsConfig.prefault({}),
     executor: z
       .object({
         /** Which executor runs operations. @default "paper" */

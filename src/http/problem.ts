@@ -29,6 +29,7 @@ const TITLES: Record<ErrorCode, string> = {
   EXECUTION_UNCONFIRMED: "Execution not confirmed",
   NOT_READY: "Not ready",
   TOO_MANY_STREAMS: "Too many event streams",
+  GLOBAL_LIMITS_UNAVAILABLE: "Firm-wide limits unavailable",
   INTERNAL: "Internal error",
 };
 

@@ -9,6 +9,7 @@ import type { RiskLedger } from "../risk/ledger.js";
 import type { RiskLimits } from "../risk/limits.js";
 import type { RiskRepository } from "../risk/repository.js";
 import type { EventLog } from "../events/log.js";
+import type { GlobalBudget } from "../global/budget.js";
 import { direction, resultOf, type CloseReason, type Operation } from "./model.js";
 import { recordOperationEvent } from "./events.js";
 import { recordClose } from "./outcomes.js";
@@ -25,6 +26,8 @@ export interface BookDeps {
   logger: Logger;
   tracer: Tracer;
   events: EventLog;
+  /** The firm-wide limits, when configured: told of every close, after it is booked here. */
+  global?: GlobalBudget;
 }
 
 /**
@@ -71,6 +74,7 @@ export function bookClose(
   );
   if (!booked) return false;
   Object.assign(op, closed);
+  deps.global?.release(op.id, op);
   recordClose(deps.metrics, deps.logger, limits.moneyScale, { op, pnl, reason, at: fill.at, bySupervisor });
   return true;
 }

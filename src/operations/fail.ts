@@ -4,6 +4,7 @@ import type { GroupCommit } from "../platform/group-commit.js";
 import { dbWrite } from "../platform/spans.js";
 import type { RiskLedger } from "../risk/ledger.js";
 import type { EventLog } from "../events/log.js";
+import type { GlobalBudget } from "../global/budget.js";
 import type { RiskLimits } from "../risk/limits.js";
 import { recordOperationEvent } from "./events.js";
 import type { Operation } from "./model.js";
@@ -18,6 +19,7 @@ export interface FailDeps {
   tracer: Tracer;
   events: EventLog;
   limits: RiskLimits;
+  global?: GlobalBudget;
 }
 
 /**
@@ -36,5 +38,6 @@ export function failPending(deps: FailDeps, op: Operation, reason: string): bool
   if (!failed) return false;
   deps.ledger.release(op);
   Object.assign(op, change);
+  deps.global?.release(op.id, op);
   return true;
 }

@@ -5,6 +5,7 @@ import { DomainError } from "../platform/errors.js";
 import { multiply } from "../platform/fixed-point.js";
 import { pooledRandom } from "../platform/random-pool.js";
 import { dbWrite } from "../platform/spans.js";
+import type { GlobalBudget } from "../global/budget.js";
 import { traceExemplar } from "../platform/tracing.js";
 import type { CloseReason, Operation } from "./model.js";
 import type { SubmitOperationBody } from "./schemas.js";
@@ -29,6 +30,8 @@ export type { TradingStateChange } from "./trading-state.js";
  */
 export interface OperationsDeps extends BookDeps, TradingStateDeps {
   executor: Executor;
+  /** The firm-wide limits, when configured: submits reserve their share there first. */
+  global?: GlobalBudget;
   clock: Clock;
   /** Close every open operation when trading is halted automatically. */
   flattenOnAutoHalt: boolean;
@@ -99,6 +102,11 @@ export class OperationsService {
     return this.schedule.start(candidates);
   }
 
+  /** Pending and open operations. */
+  live(): Operation[] {
+    return [...this.schedule.pending.values(), ...this.open.values()];
+  }
+
   /** Reconciles what is due (see {@link reconcileDue}) and waits for the answers. */
   async reconcileUnresolved(): Promise<void> {
     await Promise.all(this.reconcileDue());
@@ -165,26 +173,55 @@ export class OperationsService {
       }
     }
 
-    // From here to the pending row nothing awaits: check, reservation and write are one step.
-    const again = repo.findByClientId(body.strategy, body.clientId);
-    if (again) return this.replay(again, requestHash);
-    const usage = ledger.usage(body.strategy, body.instrument, ledger.hasSubmitToken(body.strategy));
     const range = price === null ? undefined : fillRange(price, limits.maxSlippageBps);
-    const request = {
-      strategy: body.strategy,
-      instrument: body.instrument,
-      pattern: body.pattern ?? null,
-      side: body.side,
-      size: parsed?.size ?? "auto",
-      stopLoss: parsed?.stopLoss ?? null,
-      takeProfit: parsed?.takeProfit ?? null,
-      price,
-      fillRange: range,
-    } as const;
-    const decision = checkRisk(this.deps, request, usage, body.clientId);
+    const decide = () => {
+      const usage = ledger.usage(body.strategy, body.instrument, ledger.hasSubmitToken(body.strategy));
+      const request = {
+        strategy: body.strategy,
+        instrument: body.instrument,
+        pattern: body.pattern ?? null,
+        side: body.side,
+        size: parsed?.size ?? "auto",
+        stopLoss: parsed?.stopLoss ?? null,
+        takeProfit: parsed?.takeProfit ?? null,
+        price,
+        fillRange: range,
+      } as const;
+      return checkRisk(this.deps, request, usage, body.clientId);
+    };
 
-    const now = clock.now();
-    const op = pendingOperation({ id: this.nextId(now), body, parsed, decision, requestHash, now });
+    // From here to the pending row nothing awaits: check, reservation and write are one step.
+    let again = repo.findByClientId(body.strategy, body.clientId);
+    if (again) return this.replay(again, requestHash);
+    let now = clock.now();
+    const id = this.nextId(now);
+    let op = pendingOperation({ id, body, parsed, decision: decide(), requestHash, now });
+    const { global } = this.deps;
+    if (global) {
+      // The firm-wide share is reserved before the operation is recorded here, over an await the
+      // step above cannot span; so the step is taken again after it, on what changed meanwhile.
+      await global.reserve(op, now);
+      try {
+        again = repo.findByClientId(body.strategy, body.clientId);
+        if (again) {
+          global.release(id);
+          return this.replay(again, requestHash);
+        }
+        const reserved = op.notional;
+        now = clock.now();
+        op = pendingOperation({ id, body, parsed, decision: decide(), requestHash, now });
+        if (op.notional > reserved) {
+          // An automatic size grew with the equity meanwhile: the share reserved is too small.
+          throw new DomainError(
+            "NOT_READY",
+            "the account changed while the firm-wide limits were checked; retry",
+          );
+        }
+      } catch (error) {
+        global.release(id);
+        throw error;
+      }
+    }
     dbWrite(this.deps.tracer, "operation.submit", () =>
       this.deps.commits.write(() => {
         repo.insertPending(op);
@@ -307,6 +344,7 @@ export class OperationsService {
     } catch (error) {
       // The pending row was rolled back with its batch: the operation never existed.
       this.deps.ledger.release(op);
+      this.deps.global?.release(op.id);
       throw error;
     }
     return this.execute(op, limitPrice);

@@ -12,6 +12,7 @@ const OUTCOMES: Partial<Record<string, string>> = {
   IDEMPOTENCY_CONFLICT: "conflict",
   EXECUTION_FAILED: "failed",
   EXECUTOR_UNAVAILABLE: "failed",
+  GLOBAL_LIMITS_UNAVAILABLE: "failed",
   EXECUTION_UNCONFIRMED: "unconfirmed",
 };
 

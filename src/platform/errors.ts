@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   EXECUTION_UNCONFIRMED: 504,
   NOT_READY: 503,
   TOO_MANY_STREAMS: 503,
+  GLOBAL_LIMITS_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,356 @@
+import { readFileSync } from "node:fs";
+import pg from "pg";
+import type { Config, GlobalLimitsConfig } from "../config/schema.js";
+import type { Operation } from "../operations/model.js";
+import type { Clock } from "../platform/clock.js";
+import type { GroupCommit } from "../platform/group-commit.js";
+import { DomainError, type ProblemDetail } from "../platform/errors.js";
+import { formatFixed, parseFixed } from "../platform/fixed-point.js";
+import type { Logger } from "../platform/logger.js";
+import type { RejectionCode } from "../risk/codes.js";
+import type { MetricsRegistry } from "../platform/metrics.js";
+import { BUDGETS, createGlobalLimitsMetrics, type Budget, type GlobalLimitsMetrics } from "./metrics.js";
+import { setUpSchema } from "./store.js";
+
+/** How often the firm-wide usage is read for the metrics, and queued releases are retried. */
+const REFRESH_MS = 5_000;
+
+/** The rejection code of each budget, and the config key that limits it. */
+const REFUSALS: Record<Budget, { code: RejectionCode; key: string }> = {
+  exposure: { code: "GLOBAL_EXPOSURE_EXCEEDED", key: "globalLimits.maxExposure" },
+  daily_operations: { code: "GLOBAL_DAILY_OPERATIONS_EXCEEDED", key: "globalLimits.maxDailyOperations" },
+  daily_loss: { code: "GLOBAL_DAILY_LOSS_EXCEEDED", key: "globalLimits.maxDailyLoss" },
+};
+
+/** What an operation gives back when it ends: its exposure, and the loss to book, if any. */
+interface Release {
+  operationId: string;
+  /** Realized loss, a positive amount at the money scale; 0 for none. */
+  loss: bigint;
+  /** The UTC day the loss counts in (of the close). */
+  day: string;
+}
+
+export interface GlobalBudgetOptions {
+  config: GlobalLimitsConfig & { urlFile: string; account: string };
+  moneyScale: number;
+  clock: Clock;
+  logger: Logger;
+  metrics: GlobalLimitsMetrics;
+  commits: GroupCommit;
+  /** For tests: a pool of their own. */
+  pool?: pg.Pool;
+}
+
+/** This instance's own operations, as its database has them. */
+export interface OwnBook {
+  /** Pending and open operations. */
+  live(): Operation[];
+  /** Any operation by id (closed and failed ones too); undefined when it was never recorded. */
+  get(id: string): Operation | undefined;
+}
+
+/** The UTC day of `ms`, as the budgets' keys name it. */
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * The firm-wide limits of every instance, held in PostgreSQL (see `store.ts` and
+ * docs/scaling.md). A submit reserves its share with one atomic call before it is recorded here;
+ * an operation that ends (closed, failed, never recorded) gives its share back afterwards, in the
+ * background, so a close never waits for PostgreSQL. What a crash or an outage leaves behind is
+ * settled by {@link reconcile} at start, from this instance's own database.
+ *
+ * Fails closed: PostgreSQL unreachable or slower than `timeoutMs`, a submit is refused with
+ * `GLOBAL_LIMITS_UNAVAILABLE`; the pool reconnects by itself once it is back.
+ */
+export class GlobalBudget {
+  private readonly pool: pg.Pool;
+  private readonly account: string;
+  private readonly limits: {
+    exposure: string | null;
+    daily_operations: string | null;
+    daily_loss: string | null;
+  };
+  private queued: Release[] = [];
+  private book: OwnBook | undefined;
+  /** Whether this instance's reservations were settled since it started. */
+  private reconciled = false;
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private warnedAt = Number.NEGATIVE_INFINITY;
+  private readonly options: GlobalBudgetOptions;
+
+  constructor(options: GlobalBudgetOptions) {
+    this.options = options;
+    const { config, moneyScale } = options;
+    this.account = config.account;
+    const money = (value: string | number | undefined): string | null =>
+      value === undefined ? null : formatFixed(parseFixed(value, moneyScale), moneyScale);
+    this.limits = {
+      exposure: money(config.maxExposure),
+      daily_operations: config.maxDailyOperations === undefined ? null : String(config.maxDailyOperations),
+      daily_loss: money(config.maxDailyLoss),
+    };
+    for (const budget of BUDGETS) {
+      const limit = this.limits[budget];
+      if (limit !== null) options.metrics.limit.set({ budget }, Number(limit));
+    }
+    this.pool =
+      options.pool ??
+      new pg.Pool({
+        connectionString: readFileSync(config.urlFile, "utf8").trim(),
+        max: config.poolSize,
+        connectionTimeoutMillis: config.timeoutMs,
+        // A statement the server has not answered in time is cancelled there too.
+        query_timeout: config.timeoutMs,
+        idleTimeoutMillis: 30_000,
+      });
+    // An idle connection's error (the server restarted) must not crash the process; the next
+    // query opens a new one.
+    this.pool.on("error", (error) => this.down(error));
+  }
+
+  /**
+   * Sets up the schema and settles what this instance holds against what it has, then keeps the
+   * metrics fresh. Until that has worked once, no operation is reserved (a start while PostgreSQL
+   * is down refuses submits and goes on supervising); it is tried again every few seconds.
+   */
+  async start(book: OwnBook): Promise<void> {
+    this.book = book;
+    this.timer = setInterval(() => void this.tick(), REFRESH_MS);
+    this.timer.unref();
+    await this.tick();
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.reconciled) {
+      try {
+        await this.reconcile();
+        this.reconciled = true;
+      } catch (error) {
+        this.down(error);
+        return;
+      }
+    }
+    await this.refresh();
+    await this.flush();
+  }
+
+  /** Releases what this instance holds and no longer has; adopts what it has and does not hold. */
+  private async reconcile(): Promise<void> {
+    const book = this.book!;
+    const started = performance.now();
+    await setUpSchema(this.pool);
+    // Every connection of the pool opened now, not by the first burst of submits, each of which
+    // would otherwise wait for a connection to be set up within its timeout.
+    const warm = await Promise.all(
+      Array.from({ length: this.options.config.poolSize }, () => this.pool.connect()),
+    );
+    for (const client of warm) client.release();
+    const held = new Set(
+      (
+        await this.pool.query<{ operation_id: string }>(
+          "SELECT operation_id FROM opsguard_reservations WHERE account = $1",
+          [this.account],
+        )
+      ).rows.map((row) => row.operation_id),
+    );
+    const live = book.live();
+    const liveIds = new Set(live.map((op) => op.id));
+    const releases = [...held].filter((id) => !liveIds.has(id)).map((id) => this.releaseOf(id, book.get(id)));
+    let adopted = 0;
+    for (const op of live) {
+      if (held.has(op.id)) continue;
+      const { rows } = await this.pool.query<{ adopted: boolean }>(
+        "SELECT opsguard_adopt($1, $2, $3) AS adopted",
+        [op.id, this.account, formatFixed(op.notional, this.options.moneyScale)],
+      );
+      if (rows[0]?.adopted) adopted++;
+    }
+    await this.send(releases);
+    this.options.metrics.duration.observe({ call: "reconcile" }, (performance.now() - started) / 1000);
+    this.up();
+    this.options.logger.info("global limits reconciled", {
+      event: "global_limits.reconciled",
+      account: this.account,
+      released: releases.length,
+      adopted,
+    });
+  }
+
+  /**
+   * Reserves `op`'s share of every global budget: its notional against the exposure, one
+   * operation of the day, and a check of the day's loss. Throws `RISK_REJECTED` naming the budget
+   * when a limit would be crossed, `GLOBAL_LIMITS_UNAVAILABLE` when PostgreSQL does not answer in
+   * time (nothing is reserved then, or what was is found by the next start's reconciliation).
+   */
+  async reserve(op: { id: string; notional: bigint }, now: number): Promise<void> {
+    const { metrics, moneyScale, config } = this.options;
+    const started = performance.now();
+    let refusal: { refused: Budget | null; used: string | null } | undefined;
+    try {
+      if (!this.reconciled) throw new Error("this instance's reservations are not reconciled yet");
+      const { rows } = await this.pool.query<{ refused: Budget | null; used: string | null }>(
+        "SELECT refused, used FROM opsguard_reserve($1, $2, $3, $4, $5, $6, $7)",
+        [
+          op.id,
+          this.account,
+          formatFixed(op.notional, moneyScale),
+          utcDay(now),
+          this.limits.exposure,
+          this.limits.daily_operations,
+          this.limits.daily_loss,
+        ],
+      );
+      refusal = rows[0];
+    } catch (error) {
+      this.down(error);
+      metrics.reservations.inc({ result: "unavailable" });
+      throw new DomainError(
+        "GLOBAL_LIMITS_UNAVAILABLE",
+        `the firm-wide limits could not be checked within ${config.timeoutMs} ms, so no operation is opened; closes go on`,
+        [],
+        { cause: error },
+      );
+    } finally {
+      metrics.duration.observe({ call: "reserve" }, (performance.now() - started) / 1000);
+    }
+    this.up();
+    if (refusal?.refused) {
+      metrics.reservations.inc({ result: "refused" });
+      const budget = refusal.refused;
+      const { code, key } = REFUSALS[budget];
+      const failure: ProblemDetail = {
+        code,
+        message: `the firm-wide ${budget.replace("_", " ")} limit (${key}) would be crossed`,
+        limit: this.limits[budget] ?? "none",
+        observed: refusal.used ?? "0",
+      };
+      throw new DomainError("RISK_REJECTED", "the operation breaks the firm-wide limits", [failure]);
+    }
+    metrics.reservations.inc({ result: "reserved" });
+  }
+
+  /**
+   * Gives back what `op` holds (it was closed, failed, or never recorded), booking its loss if it
+   * closed at one. Queued and sent in the background: never waits for PostgreSQL, and what cannot
+   * be sent now is sent again until it is, or settled by the next start's reconciliation.
+   */
+  release(operationId: string, op?: Operation): void {
+    this.queued.push(this.releaseOf(operationId, op));
+    this.options.metrics.releasesPending.set(this.queued.length);
+    // After the local commit that ended it: a crash before it must find the share still held.
+    void this.options.commits.durable().then(
+      () => this.flush(),
+      () => undefined, // the commit failed and opsguard stops; the next start reconciles
+    );
+  }
+
+  /** Sends what is queued; resolves once done or failed (then it stays queued). */
+  flush(): Promise<void> {
+    if (this.flushing || this.queued.length === 0 || !this.reconciled)
+      return this.flushing ?? Promise.resolve();
+    const batch = this.queued;
+    this.queued = [];
+    this.flushing = this.send(batch)
+      .catch((error: unknown) => {
+        this.down(error);
+        this.queued = [...batch, ...this.queued];
+      })
+      .finally(() => {
+        this.flushing = undefined;
+        this.options.metrics.releasesPending.set(this.queued.length);
+      });
+    return this.flushing;
+  }
+
+  /** Stops the refresh timer, sends what is queued if it can, and closes the pool. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+    await this.pool.end();
+  }
+
+  /** Releases queued and not yet applied. */
+  get pendingReleases(): number {
+    return this.queued.length;
+  }
+
+  private releaseOf(operationId: string, op: Operation | undefined): Release {
+    const closedAtLoss = op?.status === "closed" && op.pnl !== null && op.pnl < 0n;
+    return {
+      operationId,
+      loss: closedAtLoss ? -op.pnl! : 0n,
+      day: utcDay(op?.closedAt ?? this.options.clock.now()),
+    };
+  }
+
+  private async send(releases: readonly Release[]): Promise<void> {
+    if (releases.length === 0) return;
+    const started = performance.now();
+    await this.pool.query("SELECT opsguard_release($1, $2, $3)", [
+      releases.map((r) => r.operationId),
+      releases.map((r) => formatFixed(r.loss, this.options.moneyScale)),
+      releases.map((r) => r.day),
+    ]);
+    this.options.metrics.duration.observe({ call: "release" }, (performance.now() - started) / 1000);
+    this.up();
+  }
+
+  /** Reads the firm-wide usage of today's budgets into the metrics. */
+  private async refresh(): Promise<void> {
+    const day = utcDay(this.options.clock.now());
+    const keys: Record<string, Budget> = {
+      exposure: "exposure",
+      [`operations:${day}`]: "daily_operations",
+      [`loss:${day}`]: "daily_loss",
+    };
+    try {
+      const { rows } = await this.pool.query<{ budget_key: string; used: string }>(
+        "SELECT budget_key, used FROM opsguard_budgets WHERE budget_key = ANY($1)",
+        [Object.keys(keys)],
+      );
+      const used = new Map(rows.map((row) => [keys[row.budget_key]!, Number(row.used)]));
+      for (const budget of BUDGETS) this.options.metrics.used.set({ budget }, used.get(budget) ?? 0);
+      this.up();
+    } catch (error) {
+      this.down(error);
+    }
+  }
+
+  private up(): void {
+    this.options.metrics.up.set(1);
+  }
+
+  private down(error: unknown): void {
+    this.options.metrics.up.set(0);
+    // Once per 10 s at most: an outage under load would otherwise log every refused submit.
+    const now = Date.now();
+    if (now - this.warnedAt < 10_000) return;
+    this.warnedAt = now;
+    this.options.logger.warn("the global limits' PostgreSQL did not answer", {
+      event: "global_limits.unavailable",
+      error: (error as Error).message,
+    });
+  }
+}
+
+/**
+ * The global limits of `config`, with their metrics in `registry`; undefined when
+ * `globalLimits.urlFile` is not set (nothing of them then runs or is exported).
+ */
+export function createGlobalBudget(
+  config: Config,
+  deps: { registry: MetricsRegistry; clock: Clock; logger: Logger; commits: GroupCommit },
+): GlobalBudget | undefined {
+  const { urlFile, account } = config.globalLimits;
+  if (urlFile === undefined || account === undefined) return undefined;
+  return new GlobalBudget({
+    config: { ...config.globalLimits, urlFile, account },
+    moneyScale: config.accounting.precision,
+    clock: deps.clock,
+    logger: deps.logger,
+    commits: deps.commits,
+    metrics: createGlobalLimitsMetrics(deps.registry),
+  });
+}
