@@ -4,7 +4,7 @@ import type { Config, GlobalLimitsConfig } from "../config/schema.js";
 import type { Operation } from "../operations/model.js";
 import type { Clock } from "../platform/clock.js";
 import type { GroupCommit } from "../platform/group-commit.js";
-import { DomainError, type ProblemDetail } from "../platform/errors.js";
+import { DomainError, StartupError, type ProblemDetail } from "../platform/errors.js";
 import { formatFixed, parseFixed } from "../platform/fixed-point.js";
 import type { Logger } from "../platform/logger.js";
 import type { RejectionCode } from "../risk/codes.js";
@@ -40,6 +40,18 @@ export interface GlobalBudgetOptions {
   commits: GroupCommit;
   /** For tests: a pool of their own. */
   pool?: pg.Pool;
+}
+
+/** The PostgreSQL URL in `path`; a file that is missing or empty stops the start, in one line. */
+function readUrl(path: string): string {
+  let url: string;
+  try {
+    url = readFileSync(path, "utf8").trim();
+  } catch (error) {
+    throw new StartupError(`globalLimits.urlFile ${path} cannot be read: ${(error as Error).message}`);
+  }
+  if (url === "") throw new StartupError(`globalLimits.urlFile ${path} is empty`);
+  return url;
 }
 
 /** This instance's own operations, as its database has them. */
@@ -98,7 +110,7 @@ export class GlobalBudget {
     this.pool =
       options.pool ??
       new pg.Pool({
-        connectionString: readFileSync(config.urlFile, "utf8").trim(),
+        connectionString: readUrl(config.urlFile),
         max: config.poolSize,
         connectionTimeoutMillis: config.timeoutMs,
         // A statement the server has not answered in time is cancelled there too.

@@ -1,4 +1,5 @@
 import { ExecutionError } from "../../src/execution/executor.js";
+import { createGlobalLimitsMetrics } from "../../src/global/metrics.js";
 import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../harness.js";
 
 /** What a `/metrics` body exposes: series names, and the label sets of each sample name. */
@@ -90,6 +91,9 @@ export async function collectExposedSeries(): Promise<ExposedSeries> {
   );
   try {
     await moveEveryMetric(test, executor);
+    // The firm-wide limits' metrics, which an instance registers only when they are on
+    // (globalLimits.urlFile), as such an instance exposes them.
+    createGlobalLimitsMetrics(test.app.registry);
     const scrape = async (accept?: string): Promise<string> =>
       (await test.app.http.request("/metrics", { headers: accept ? { accept } : {} })).text();
     const exposed = readExposition(await scrape());
