@@ -1,5 +1,6 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { buildDashboard } from "./frame.js";
+import { globalLimitsRow } from "./global-limits.js";
 import { TRADING_STATE_EXPR, TRADING_STATE_MAPPINGS } from "./overview.js";
 import {
   UNITS,
@@ -20,7 +21,7 @@ export function riskDashboard(): dashboard.Dashboard {
     uid: "opsguard-risk",
     title: "opsguard / Risk",
     description:
-      "Risk limit utilization, rejections by reason, the trading state over time, exposure, unrealized P&L and drawdown.",
+      "Risk limit utilization, rejections by reason, the trading state over time, exposure, unrealized P&L and drawdown, and the firm-wide limits.",
     variables: ["instance"],
     tradingStateAnnotations: true,
     rows: [
@@ -237,6 +238,7 @@ export function riskDashboard(): dashboard.Dashboard {
           ),
         ],
       },
+      globalLimitsRow(),
     ],
   });
 }
