@@ -66,6 +66,8 @@ export interface BenchOptions {
    * i the i-th of the load's three, as a strategy would follow its own operations). @default all
    */
   eventsFilter: "all" | "strategy";
+  /** Rounds of phase 12, each a server with the firm-wide limits on and one without. */
+  globalRounds: number;
   /** Phases to run. @default all */
   phases: Phase[];
   /** Servers of the submit phase besides bare, full and quiet. @default none */
@@ -91,6 +93,7 @@ export const PHASES = [
   "reports",
   "open",
   "events",
+  "global",
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
@@ -128,6 +131,7 @@ const DEFAULTS: BenchOptions = {
   eventsRounds: 3,
   eventsClients: 100,
   eventsFilter: "all",
+  globalRounds: 3,
   phases: [...PHASES],
   variants: [],
   out: "bench/results.json",
@@ -162,6 +166,7 @@ const KNOBS = {
   "events-rounds": ["eventsRounds", "number"],
   "events-clients": ["eventsClients", "number"],
   "events-filter": ["eventsFilter", "eventsFilter"],
+  "global-rounds": ["globalRounds", "number"],
   only: ["phases", "phases"],
   variants: ["variants", "variants"],
   out: ["out", "string"],

@@ -1,6 +1,7 @@
 import { cpus, release } from "node:os";
 import type { BackupResults } from "./backup-phase.js";
 import type { EventsResults } from "./events-phase.js";
+import type { GlobalResults } from "./global-phase.js";
 import { ms, pct, signed, type Table } from "./format.js";
 import type { MemoryResults } from "./memory-phase.js";
 import type { BenchOptions, Variant } from "./options.js";
@@ -28,6 +29,7 @@ export interface BenchResults {
   reports?: ReportsResults;
   open?: OpenLoopResult[];
   events?: EventsResults;
+  global?: GlobalResults;
   /** Each target of the issue, with what was measured against it. */
   targets: TargetCheck[];
 }
@@ -381,6 +383,18 @@ export function formatResults(results: BenchResults): string {
         "answer",
       ],
       requests.map((r) => [r.name, ms(r.medianMs), ms(r.maxMs), `${(r.bytes / 1024).toFixed(0)} KiB`]),
+    );
+  }
+  if (results.global) {
+    const g = results.global;
+    table(
+      ["firm-wide limits round", "without: req/s, p99", "with: req/s, p99", "with ÷ without"],
+      g.rounds.map((r) => [
+        String(r.round),
+        `${r.without.rps.toFixed(0)}, ${ms(r.without.p99Ms)}`,
+        `${r.with.rps.toFixed(0)}, ${ms(r.with.p99Ms)}`,
+        `${pct(r.with.rps / r.without.rps)} req/s, ${pct(r.with.p99Ms / r.without.p99Ms)} p99`,
+      ]),
     );
   }
   if (results.events) {

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { format, resolveConfig } from "prettier";
 import { runBackupPhase } from "./backup-phase.js";
 import { runEventsPhase } from "./events-phase.js";
+import { runGlobalPhase } from "./global-phase.js";
 import type { InProcessJob } from "./inproc.js";
 import { runMemoryPhase } from "./memory-phase.js";
 import { readOptions, type Phase } from "./options.js";
@@ -33,7 +34,15 @@ const runs = (phase: Phase): boolean => options.phases.includes(phase);
 profileTargetsInto(options.profileDir);
 nodeFlagsForTargets(options.nodeFlags);
 useBuild(options.dist);
-if (runs("submit") || runs("memory") || runs("backup") || runs("security") || runs("events")) requireWrk();
+if (
+  runs("submit") ||
+  runs("memory") ||
+  runs("backup") ||
+  runs("security") ||
+  runs("events") ||
+  runs("global")
+)
+  requireWrk();
 
 const partial: Omit<BenchResults, "targets"> = {
   date: new Date().toISOString(),
@@ -95,6 +104,11 @@ if (runs("open")) {
 if (runs("events")) {
   log(`phase 11: submits with ${options.eventsClients} event-stream clients and two webhook endpoints`);
   partial.events = await runEventsPhase(options, log);
+}
+
+if (runs("global")) {
+  log("phase 12: submits with the firm-wide limits in PostgreSQL, and without");
+  partial.global = await runGlobalPhase(options, log);
 }
 
 const results: BenchResults = { ...partial, targets: checkTargets(partial) };

@@ -30,6 +30,7 @@ const SMOKE = {
   BENCH_OPEN_DURATION: "2",
   BENCH_EVENTS_ROUNDS: "1",
   BENCH_EVENTS_CLIENTS: "10",
+  BENCH_GLOBAL_ROUNDS: "1",
 };
 
 /** Every number in the results, with its path, so none can be missing or NaN unnoticed. */
@@ -63,7 +64,8 @@ describe("npm run bench, smoke run", () => {
     const results = JSON.parse(readFileSync(out, "utf8")) as BenchResults;
     for (const [path, value] of numbers(results)) expect(Number.isFinite(value), path).toBe(true);
 
-    const { submit, scrape, supervisor, risk, memory, backup, security, reports, open, events } = results;
+    const { submit, scrape, supervisor, risk, memory, backup, security, reports, open, events, global } =
+      results;
     for (const variant of [submit!.bare, submit!.full, submit!.quiet]) {
       expect(variant.rps).toBeGreaterThan(0);
       expect(variant.p50Ms).toBeGreaterThan(0);
@@ -164,6 +166,14 @@ describe("npm run bench, smoke run", () => {
     // The load beside the server without consumers used about the consumers' CPU.
     expect(events!.rounds[0]!.matchedLoadCores).toBeGreaterThan(0);
     for (const window of [events!.rounds[0]!.none, events!.rounds[0]!.matched, events!.rounds[0]!.with]) {
+      expect(window.rps).toBeGreaterThan(0);
+      expect(window.acceptedShare).toBeGreaterThanOrEqual(0.999);
+    }
+
+    // Phase 12: the server with the firm-wide limits on reserved in PostgreSQL; both took the load.
+    expect(global!.rounds).toHaveLength(1);
+    expect(global!.reserved).toBeGreaterThan(0);
+    for (const window of [global!.rounds[0]!.without, global!.rounds[0]!.with]) {
       expect(window.rps).toBeGreaterThan(0);
       expect(window.acceptedShare).toBeGreaterThanOrEqual(0.999);
     }

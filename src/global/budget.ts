@@ -22,6 +22,15 @@ const REFUSALS: Record<Budget, { code: RejectionCode; key: string }> = {
   daily_loss: { code: "GLOBAL_DAILY_LOSS_EXCEEDED", key: "globalLimits.maxDailyLoss" },
 };
 
+/** A reservation asked for and not answered yet. */
+interface Asked {
+  id: string;
+  notional: bigint;
+  day: string;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 /** What an operation gives back when it ends: its exposure, and the loss to book, if any. */
 interface Release {
   operationId: string;
@@ -84,6 +93,8 @@ export class GlobalBudget {
     daily_loss: string | null;
   };
   private queued: Release[] = [];
+  /** Reservations asked for in this turn of the event loop, sent together at its end. */
+  private asking: Asked[] = [];
   private book: OwnBook | undefined;
   /** Whether this instance's reservations were settled since it started. */
   private reconciled = false;
@@ -195,52 +206,86 @@ export class GlobalBudget {
    * operation of the day, and a check of the day's loss. Throws `RISK_REJECTED` naming the budget
    * when a limit would be crossed, `GLOBAL_LIMITS_UNAVAILABLE` when PostgreSQL does not answer in
    * time (nothing is reserved then, or what was is found by the next start's reconciliation).
+   *
+   * The submits of one event-loop turn go in one call, as their rows go in one commit: under load
+   * each would otherwise wait for the one before it to release the budget rows' locks.
    */
-  async reserve(op: { id: string; notional: bigint }, now: number): Promise<void> {
+  reserve(op: { id: string; notional: bigint }, now: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.asking.push({ id: op.id, notional: op.notional, day: utcDay(now), resolve, reject });
+      if (this.asking.length === 1) setImmediate(() => void this.ask());
+    });
+  }
+
+  /** Sends the reservations asked for in the last turn, one call per day among them. */
+  private async ask(): Promise<void> {
+    const asking = this.asking;
+    this.asking = [];
+    const days = new Map<string, Asked[]>();
+    for (const asked of asking) {
+      const ofDay = days.get(asked.day);
+      if (ofDay) ofDay.push(asked);
+      else days.set(asked.day, [asked]);
+    }
+    await Promise.all([...days].map(([day, batch]) => this.reserveBatch(day, batch)));
+  }
+
+  private async reserveBatch(day: string, batch: readonly Asked[]): Promise<void> {
     const { metrics, moneyScale, config } = this.options;
     const started = performance.now();
-    let refusal: { refused: Budget | null; used: string | null } | undefined;
+    let answers: { refused: Budget | null; used: string | null }[];
     try {
       if (!this.reconciled) throw new Error("this instance's reservations are not reconciled yet");
-      const { rows } = await this.pool.query<{ refused: Budget | null; used: string | null }>(
+      ({ rows: answers } = await this.pool.query<{ refused: Budget | null; used: string | null }>(
         "SELECT refused, used FROM opsguard_reserve($1, $2, $3, $4, $5, $6, $7)",
         [
-          op.id,
+          batch.map((asked) => asked.id),
           this.account,
-          formatFixed(op.notional, moneyScale),
-          utcDay(now),
+          batch.map((asked) => formatFixed(asked.notional, moneyScale)),
+          day,
           this.limits.exposure,
           this.limits.daily_operations,
           this.limits.daily_loss,
         ],
-      );
-      refusal = rows[0];
+      ));
+      if (answers.length !== batch.length) {
+        throw new Error(`opsguard_reserve answered ${answers.length} rows for ${batch.length} operations`);
+      }
     } catch (error) {
       this.down(error);
-      metrics.reservations.inc({ result: "unavailable" });
-      throw new DomainError(
-        "GLOBAL_LIMITS_UNAVAILABLE",
-        `the firm-wide limits could not be checked within ${config.timeoutMs} ms, so no operation is opened; closes go on`,
-        [],
-        { cause: error },
-      );
+      metrics.reservations.inc({ result: "unavailable" }, batch.length);
+      for (const asked of batch) {
+        asked.reject(
+          new DomainError(
+            "GLOBAL_LIMITS_UNAVAILABLE",
+            `the firm-wide limits could not be checked within ${config.timeoutMs} ms, so no operation is opened; closes go on`,
+            [],
+            { cause: error },
+          ),
+        );
+      }
+      return;
     } finally {
       metrics.duration.observe({ call: "reserve" }, (performance.now() - started) / 1000);
     }
     this.up();
-    if (refusal?.refused) {
+    batch.forEach((asked, i) => {
+      const { refused, used } = answers[i]!;
+      if (!refused) {
+        metrics.reservations.inc({ result: "reserved" });
+        asked.resolve();
+        return;
+      }
       metrics.reservations.inc({ result: "refused" });
-      const budget = refusal.refused;
-      const { code, key } = REFUSALS[budget];
+      const { code, key } = REFUSALS[refused];
       const failure: ProblemDetail = {
         code,
-        message: `the firm-wide ${budget.replace("_", " ")} limit (${key}) would be crossed`,
-        limit: this.limits[budget] ?? "none",
-        observed: refusal.used ?? "0",
+        message: `the firm-wide ${refused.replace("_", " ")} limit (${key}) would be crossed`,
+        limit: this.limits[refused] ?? "none",
+        observed: used ?? "0",
       };
-      throw new DomainError("RISK_REJECTED", "the operation breaks the firm-wide limits", [failure]);
-    }
-    metrics.reservations.inc({ result: "reserved" });
+      asked.reject(new DomainError("RISK_REJECTED", "the operation breaks the firm-wide limits", [failure]));
+    });
   }
 
   /**

@@ -10,8 +10,8 @@ import type { Pool, PoolClient } from "pg";
  * - `opsguard_reservations`: what each operation holds, by the account (instance) that holds it.
  *
  * Each change is one function call, so one round trip and one transaction: `opsguard_reserve`
- * takes an operation's share of every budget or of none (it returns the budget whose limit it
- * would cross, and changes nothing then), `opsguard_release` gives an operation's exposure back and books
+ * takes, for each of a batch of operations in order, its share of every budget or of none (it
+ * returns the budget whose limit that operation would cross), `opsguard_release` gives an operation's exposure back and books
  * its loss, once (it deletes the reservation), and `opsguard_adopt` records an operation that
  * exists without a reservation, whatever the limits (it is already open).
  *
@@ -36,40 +36,49 @@ CREATE TABLE IF NOT EXISTS opsguard_reservations (
 CREATE INDEX IF NOT EXISTS opsguard_reservations_account ON opsguard_reservations (account);
 
 CREATE OR REPLACE FUNCTION opsguard_reserve(
-  p_operation text, p_account text, p_exposure numeric, p_day text,
-  p_max_exposure numeric, p_max_operations numeric, p_max_loss numeric,
-  OUT refused text, OUT used numeric
-) LANGUAGE plpgsql AS $$
+  p_operations text[], p_account text, p_exposures numeric[], p_day text,
+  p_max_exposure numeric, p_max_operations numeric, p_max_loss numeric
+) RETURNS TABLE (refused text, used numeric) LANGUAGE plpgsql AS $$
 DECLARE
   v_exposure numeric;
   v_operations numeric;
   v_loss numeric;
 BEGIN
-  IF EXISTS (SELECT 1 FROM opsguard_reservations WHERE operation_id = p_operation) THEN
-    RETURN; -- asked again: it holds its share already
-  END IF;
   INSERT INTO opsguard_budgets (budget_key) VALUES ('exposure'), ('operations:' || p_day), ('loss:' || p_day)
     ON CONFLICT (budget_key) DO NOTHING;
-  -- Every check before any change, the rows locked in one order; a refusal returns rather than
-  -- raises (a raise costs PostgreSQL tens of milliseconds), and changes nothing.
   SELECT b.used INTO v_exposure FROM opsguard_budgets b WHERE budget_key = 'exposure' FOR UPDATE;
   SELECT b.used INTO v_operations FROM opsguard_budgets b WHERE budget_key = 'operations:' || p_day FOR UPDATE;
   SELECT b.used INTO v_loss FROM opsguard_budgets b WHERE budget_key = 'loss:' || p_day;
-  IF p_max_exposure IS NOT NULL AND v_exposure + p_exposure > p_max_exposure THEN
-    refused := 'exposure'; used := v_exposure; RETURN;
-  END IF;
-  IF p_max_loss IS NOT NULL AND v_loss >= p_max_loss THEN
-    refused := 'daily_loss'; used := v_loss; RETURN;
-  END IF;
-  IF p_max_operations IS NOT NULL AND v_operations + 1 > p_max_operations THEN
-    refused := 'daily_operations'; used := v_operations; RETURN;
-  END IF;
-  UPDATE opsguard_budgets SET used = v_exposure + p_exposure, limit_amount = p_max_exposure WHERE budget_key = 'exposure';
-  UPDATE opsguard_budgets SET used = v_operations + 1, limit_amount = p_max_operations
+  -- One row per operation, in order: each takes its share of every budget or of none, and a
+  -- refusal names the budget it would cross (returned, not raised: a raise costs PostgreSQL tens
+  -- of milliseconds).
+  FOR i IN 1 .. coalesce(array_length(p_operations, 1), 0) LOOP
+    refused := NULL;
+    used := NULL;
+    IF EXISTS (SELECT 1 FROM opsguard_reservations WHERE operation_id = p_operations[i]) THEN
+      NULL; -- asked again: it holds its share already
+    ELSIF p_max_exposure IS NOT NULL AND v_exposure + p_exposures[i] > p_max_exposure THEN
+      refused := 'exposure';
+      used := v_exposure;
+    ELSIF p_max_loss IS NOT NULL AND v_loss >= p_max_loss THEN
+      refused := 'daily_loss';
+      used := v_loss;
+    ELSIF p_max_operations IS NOT NULL AND v_operations + 1 > p_max_operations THEN
+      refused := 'daily_operations';
+      used := v_operations;
+    ELSE
+      v_exposure := v_exposure + p_exposures[i];
+      v_operations := v_operations + 1;
+      INSERT INTO opsguard_reservations (operation_id, account, exposure)
+        VALUES (p_operations[i], p_account, p_exposures[i]);
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  UPDATE opsguard_budgets SET used = v_exposure, limit_amount = p_max_exposure WHERE budget_key = 'exposure';
+  UPDATE opsguard_budgets SET used = v_operations, limit_amount = p_max_operations
     WHERE budget_key = 'operations:' || p_day;
   UPDATE opsguard_budgets SET limit_amount = p_max_loss
     WHERE budget_key = 'loss:' || p_day AND limit_amount IS DISTINCT FROM p_max_loss;
-  INSERT INTO opsguard_reservations (operation_id, account, exposure) VALUES (p_operation, p_account, p_exposure);
 END $$;
 
 CREATE OR REPLACE FUNCTION opsguard_release(p_operations text[], p_losses numeric[], p_days text[])
