@@ -7,7 +7,7 @@ import { JOB } from "./promql.js";
 export const TAG = "opsguard";
 
 /** Template variables a dashboard can ask for, besides the Prometheus datasource it always has. */
-export type VariableName = "instance" | "strategy" | "loki" | "env";
+export type VariableName = "account" | "instance" | "strategy" | "loki" | "env";
 
 /** A titled row of panels, laid out left to right and wrapped at 24 columns. */
 export interface Row {
@@ -40,9 +40,31 @@ function lokiDatasourceVariable(): dashboard.DatasourceVariableBuilder {
     .current({ selected: true, text: "Loki", value: DATASOURCE_UIDS.loki });
 }
 
+/**
+ * The account whose instances the `$instance` picker offers, with one instance per account
+ * (docs/scaling.md: the targets then carry an `account` label). All by default, which also
+ * matches targets without the label (one instance, as in the Docker stack).
+ */
+function accountVariable(): dashboard.QueryVariableBuilder {
+  const query = `label_values(opsguard_build_info{job="${JOB}"}, account)`;
+  return new dashboard.QueryVariableBuilder("account")
+    .label("Account")
+    .description(
+      "The account to show, when there is one opsguard instance per account; narrows the Instance picker.",
+    )
+    .datasource(PROMETHEUS)
+    .query(query)
+    .definition(query)
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(dashboard.VariableSort.AlphabeticalAsc)
+    .includeAll(true)
+    .allValue(".*")
+    .current({ selected: true, text: "All", value: "$__all" });
+}
+
 /** One opsguard process is one ledger: its series are never summed with another's. */
 function instanceVariable(): dashboard.QueryVariableBuilder {
-  const query = `label_values(opsguard_build_info{job="${JOB}"}, instance)`;
+  const query = `label_values(opsguard_build_info{job="${JOB}", account=~"$account"}, instance)`;
   return new dashboard.QueryVariableBuilder("instance")
     .label("Instance")
     .description("The opsguard process (scrape target) to show; each one keeps its own ledger.")
@@ -86,13 +108,14 @@ function envVariable(): dashboard.QueryVariableBuilder {
 }
 
 const VARIABLES: Record<VariableName, () => cog.Builder<dashboard.VariableModel>> = {
+  account: accountVariable,
   instance: instanceVariable,
   strategy: strategyVariable,
   loki: lokiDatasourceVariable,
   env: envVariable,
 };
 // Order in the bar: datasources first, then what they filter.
-const VARIABLE_ORDER: VariableName[] = ["loki", "instance", "strategy", "env"];
+const VARIABLE_ORDER: VariableName[] = ["loki", "account", "instance", "strategy", "env"];
 
 function tradingStateAnnotation(): dashboard.AnnotationQueryBuilder {
   return new dashboard.AnnotationQueryBuilder()
@@ -129,8 +152,10 @@ export function buildDashboard(spec: DashboardSpec): dashboard.Dashboard {
     )
     .withVariable(prometheusDatasourceVariable());
   const wanted = new Set(spec.variables);
-  // The `$instance` filter is in every PromQL selector, so every dashboard has it.
+  // The `$instance` filter is in every PromQL selector, so every dashboard has it, and the
+  // `$account` that narrows it.
   wanted.add("instance");
+  wanted.add("account");
   if (wanted.has("env")) wanted.add("loki");
   for (const name of VARIABLE_ORDER) if (wanted.has(name)) builder.withVariable(VARIABLES[name]());
   if (spec.tradingStateAnnotations) builder.annotation(tradingStateAnnotation());

@@ -339,8 +339,9 @@ describe("metric names the dashboards use", () => {
         // Prometheus, Alertmanager and Tempo expose process_* too.
         if (name !== "ALERTS")
           expect(matchers, where).toContainEqual({ label: "job", op: "=", value: "opsguard" });
-        // The variable that lists the instances is the one selector that cannot filter by it.
-        if (name !== "ALERTS" && !query.where.endsWith("variable instance")) {
+        // The variables that list the instances, and the accounts they belong to, are the
+        // selectors that cannot filter by the instance.
+        if (name !== "ALERTS" && !/variable (instance|account)$/.test(query.where)) {
           expect(matchers, where).toContainEqual({ label: "instance", op: "=~", value: "var_instance" });
         }
       }

@@ -213,8 +213,8 @@ function escapeRegex(value: string): string {
  * as Grafana's Prometheus datasource does: where "All" is the default, the variable's `allValue`
  * (or every value it finds, as one alternation); else the first value its `label_values` finds,
  * regex-escaped when the variable may hold several. Each variable's query sees the variables
- * before it and `builtIns` (such as `__range`). Throws for a variable that finds no value: every
- * query using it would be empty.
+ * before it and `builtIns` (such as `__range`). Throws for a variable that finds no value, unless
+ * it defaults to an "All" value of its own: every query using it would be empty.
  */
 export async function resolvePromqlVariables(
   dashboard: DashboardJson,
@@ -227,9 +227,11 @@ export async function resolvePromqlVariables(
     const { language, selector, label } = labelValuesQuery(dashboard, variable);
     if (language !== "promql") continue;
     const found = await labelValues(interpolate(selector, values), label);
-    if (found.length === 0)
-      throw new Error(`${dashboard.uid}: variable ${variable.name} finds no value for ${selector}`);
     const all = variable.includeAll === true && [variable.current?.value ?? []].flat().includes("$__all");
+    // "All" with an `allValue` needs no value found: Grafana offers it alone (`account` on targets
+    // without the label).
+    if (found.length === 0 && !(all && variable.allValue !== undefined))
+      throw new Error(`${dashboard.uid}: variable ${variable.name} finds no value for ${selector}`);
     const escape = variable.multi || variable.includeAll ? escapeRegex : (value: string) => value;
     values[variable.name] = all
       ? (variable.allValue ?? `(${found.map(escapeRegex).join("|")})`)
