@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { startPostgres, type ScratchPostgres } from "../postgres.js";
 import { MAIN, startChild, type Child } from "../process.js";
 import {
   listAlerts,
@@ -107,6 +108,7 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
   let alertmanager: RunningAlertmanager;
   let opsguard: Child;
   let prometheus: RunningPrometheus;
+  let postgres: ScratchPostgres | undefined;
 
   /** Calls opsguard's API with the demo's admin token. */
   const api = (method: string, path: string, body?: unknown): Promise<Response> =>
@@ -131,6 +133,11 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
     const dataDir = join(root.path, "opsguard");
     mkdirSync(dataDir);
     receiver = await startLoggingAlertReceiver(MAIN, root.path);
+    // Firm-wide limits on, in a PostgreSQL of the test's own, so that the Risk dashboard's row
+    // about them is charted from a real budget store too.
+    postgres = await startPostgres();
+    const urlFile = join(root.path, "postgres-url");
+    writeFileSync(urlFile, postgres.url, { mode: 0o600 });
     [alertmanager, opsguard] = await Promise.all([
       startAlertmanager(writeAlertmanagerConfig(root.path, receiver.url), root.path),
       // The paper market's seed, explicit: its failures (1% of opens and closes in the demo) are
@@ -145,6 +152,9 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
           OPSGUARD_BACKUP_ENABLED: "true",
           OPSGUARD_SECURITY_SCHEDULE_CHECKS: "29 * * * *",
           OPSGUARD_SECURITY_NPM_AUDIT_ENABLED: "false",
+          OPSGUARD_GLOBAL_LIMITS_URL_FILE: urlFile,
+          OPSGUARD_GLOBAL_LIMITS_ACCOUNT: "demo",
+          OPSGUARD_GLOBAL_LIMITS_MAX_EXPOSURE: "100000000",
         },
         "demo/admin-token",
       ),
@@ -171,6 +181,7 @@ describe("opsguard demo → Prometheus → Alertmanager", () => {
       stopOpsguard(),
       receiver?.close(),
     ]);
+    postgres?.destroy();
     root?.remove();
   }, 20_000);
 
