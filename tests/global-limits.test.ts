@@ -189,6 +189,13 @@ describe("firm-wide limits in PostgreSQL", () => {
     expect(await reservationsOf("desk-a")).toEqual([]);
     const after = await submit(three[0]!, "after-closes");
     expect(after.status, await after.clone().text()).toBe(201);
+
+    // The same clientId twice at once: one operation, one reservation.
+    const twice = await Promise.all([submit(three[1]!, "same-twice"), submit(three[1]!, "same-twice")]);
+    expect(twice.map((res) => res.status).sort()).toEqual([200, 201]);
+    const [first, second] = (await Promise.all(twice.map((res) => res.json()))) as OperationJson[];
+    expect(first!.id).toBe(second!.id);
+    await expect.poll(() => reservationsOf("desk-b"), { timeout: 10_000 }).toEqual([first!.id]);
   }, 60_000);
 
   it("settles a killed instance's reservations on its restart: they equal its open operations", async () => {

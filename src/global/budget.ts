@@ -47,8 +47,6 @@ export interface GlobalBudgetOptions {
   logger: Logger;
   metrics: GlobalLimitsMetrics;
   commits: GroupCommit;
-  /** For tests: a pool of their own. */
-  pool?: pg.Pool;
 }
 
 /** The PostgreSQL URL in `path`; a file that is missing or empty stops the start, in one line. */
@@ -118,16 +116,16 @@ export class GlobalBudget {
       const limit = this.limits[budget];
       if (limit !== null) options.metrics.limit.set({ budget }, Number(limit));
     }
-    this.pool =
-      options.pool ??
-      new pg.Pool({
-        connectionString: readUrl(config.urlFile),
-        max: config.poolSize,
-        connectionTimeoutMillis: config.timeoutMs,
-        // A statement the server has not answered in time is cancelled there too.
-        query_timeout: config.timeoutMs,
-        idleTimeoutMillis: 30_000,
-      });
+    this.pool = new pg.Pool({
+      connectionString: readUrl(config.urlFile),
+      max: config.poolSize,
+      connectionTimeoutMillis: config.timeoutMs,
+      // The client gives up after the timeout, and the server cancels the statement then too, so
+      // a call given up on cannot hold the budget rows' locks.
+      query_timeout: config.timeoutMs,
+      statement_timeout: config.timeoutMs,
+      idleTimeoutMillis: 30_000,
+    });
     // An idle connection's error (the server restarted) must not crash the process; the next
     // query opens a new one.
     this.pool.on("error", (error) => this.down(error));

@@ -201,12 +201,12 @@ export class OperationsService {
       // The firm-wide share is reserved before the operation is recorded here, over an await the
       // step above cannot span; so the step is taken again after it, on what changed meanwhile.
       await global.reserve(op, now);
+      again = repo.findByClientId(body.strategy, body.clientId);
+      if (again) {
+        global.release(id);
+        return this.replay(again, requestHash);
+      }
       try {
-        again = repo.findByClientId(body.strategy, body.clientId);
-        if (again) {
-          global.release(id);
-          return this.replay(again, requestHash);
-        }
         const reserved = op.notional;
         now = clock.now();
         op = pendingOperation({ id, body, parsed, decision: decide(), requestHash, now });
