@@ -162,6 +162,18 @@ describe("firm-wide limits in PostgreSQL", () => {
       expect((body.errors as { code: string }[]).map((e) => e.code)).toEqual(["GLOBAL_EXPOSURE_EXCEEDED"]);
     }
 
+    // Counted and logged as the local checks' rejections are, by reason.
+    let counted = 0;
+    for (const instance of three) {
+      const metrics = await (await fetch(`${instance.base}/metrics`)).text();
+      const match =
+        /^opsguard_risk_rejections_total\{[^}]*reason="GLOBAL_EXPOSURE_EXCEEDED"[^}]*\} (\d+)$/m.exec(
+          metrics,
+        );
+      counted += Number(match?.[1] ?? 0);
+    }
+    expect(counted).toBe(refused.length);
+
     expect(await exposureUsed()).toBeLessThanOrEqual(Number(MAX_EXPOSURE));
     const { rows } = await db.query<{ total: string; count: string }>(
       "SELECT coalesce(sum(exposure), 0) AS total, count(*) AS count FROM opsguard_reservations",
@@ -230,25 +242,48 @@ describe("firm-wide limits in PostgreSQL", () => {
 
   it("refuses new operations within the timeout while PostgreSQL is down, closes all the same, and recovers by itself", async () => {
     const instance = await startInstance("desk-p", tempDir(), TIMEOUT_MS);
-    const first = await submit(instance, "before-outage");
-    expect(first.status).toBe(201);
-    const open = (await first.json()) as OperationJson;
+    const opened = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => submit(instance, `before-outage-${i}`)),
+    );
+    expect(opened.map((res) => res.status)).toEqual([201, 201, 201, 201, 201]);
+    const [open] = (await Promise.all(opened.map((res) => res.json()))) as OperationJson[];
 
     postgres.stop();
     try {
+      // Twenty submits at once while it is down: each refused, none left hanging past the
+      // timeout (with room for a busy machine).
       const started = performance.now();
-      const refused = await submit(instance, "during-outage");
+      const refused = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const res = await submit(instance, `during-outage-${i}`);
+          return { status: res.status, code: ((await res.json()) as { code: string }).code };
+        }),
+      );
       const waited = performance.now() - started;
-      expect(refused.status).toBe(503);
-      expect(((await refused.json()) as { code: string }).code).toBe("GLOBAL_LIMITS_UNAVAILABLE");
-      // Bounded by globalLimits.timeoutMs (with room for a busy machine), never left hanging.
+      expect(new Set(refused.map((r) => `${r.status} ${r.code}`))).toEqual(
+        new Set(["503 GLOBAL_LIMITS_UNAVAILABLE"]),
+      );
       expect(waited).toBeLessThan(TIMEOUT_MS + 2_000);
 
-      const closed = await fetch(`${instance.base}/v1/operations/${open.id}/close`, {
+      const closed = await fetch(`${instance.base}/v1/operations/${open!.id}/close`, {
         method: "POST",
         headers: instance.headers,
       });
       expect(closed.status).toBe(200);
+      // And the supervisor's own closes: every other one at once, through its API as a halt does.
+      const halted = await fetch(`${instance.base}/v1/risk/state`, {
+        method: "PUT",
+        headers: instance.headers,
+        body: JSON.stringify({ state: "halted", reason: "outage test", flatten: true }),
+      });
+      expect(halted.status).toBe(200);
+      await expect.poll(() => liveIds(instance), { timeout: 10_000 }).toEqual([]);
+      const resumed = await fetch(`${instance.base}/v1/risk/state`, {
+        method: "PUT",
+        headers: instance.headers,
+        body: JSON.stringify({ state: "active", reason: "outage test" }),
+      });
+      expect(resumed.status).toBe(200);
       const metrics = await (await fetch(`${instance.base}/metrics`)).text();
       expect(metrics).toMatch(/^opsguard_global_limits_up 0$/m);
     } finally {
@@ -260,6 +295,6 @@ describe("firm-wide limits in PostgreSQL", () => {
       .poll(async () => (await submit(instance, `after-outage-${Date.now()}`)).status, { timeout: 15_000 })
       .toBe(201);
     await expect.poll(() => reservationsOf("desk-p"), { timeout: 15_000 }).toEqual(await liveIds(instance));
-    expect(await reservationsOf("desk-p")).not.toContain(open.id);
+    expect(await reservationsOf("desk-p")).not.toContain(open!.id);
   }, 60_000);
 });

@@ -45,11 +45,30 @@ export function checkRisk(
     return result;
   });
   if (decision.failures.length === 0) return decision;
+  recordRejection(
+    { limits, riskRepo, commits, clock, metrics, logger },
+    request,
+    decision.failures.map((f) => f.code),
+    clientId,
+  );
+  throw new DomainError("RISK_REJECTED", "the operation breaks risk limits", decision.failures);
+}
+
+/**
+ * Counts a rejection per failed check (the metric, and the day's count for the performance
+ * report, committed with the turn's writes) and logs it as `risk.rejected`: the local checks' and
+ * the firm-wide limits' alike.
+ */
+export function recordRejection(
+  { limits, riskRepo, commits, clock, metrics, logger }: Omit<RiskCheckDeps, "tracer">,
+  request: { strategy: string; instrument: string },
+  codes: readonly string[],
+  clientId: string,
+): void {
   // Undeclared strategies share one label value, so a caller cannot grow the series.
   const strategy = limits.strategies.has(request.strategy) ? request.strategy : "unknown";
-  const codes = decision.failures.map((f) => f.code);
   for (const code of codes) metrics.riskRejections.inc({ strategy, reason: code });
-  commits.write(() => riskRepo.recordRejection(strategy, codes, clock.now()));
+  commits.write(() => riskRepo.recordRejection(strategy, [...codes], clock.now()));
   logger.warn("operation rejected by risk checks", {
     event: "risk.rejected",
     strategy: request.strategy,
@@ -57,5 +76,4 @@ export function checkRisk(
     clientId,
     codes,
   });
-  throw new DomainError("RISK_REJECTED", "the operation breaks risk limits", decision.failures);
 }

@@ -17,7 +17,7 @@ import { tracked } from "./in-flight.js";
 import { fillBeyondReservation, refused, unconfirmed } from "./outcomes.js";
 import { ReconcileSchedule, type ReconcileOutcome, type UnconfirmedView } from "./reconciliation.js";
 import { ExposurePeaks } from "../reports/performance/peaks.js";
-import { checkRisk } from "./risk-check.js";
+import { checkRisk, recordRejection } from "./risk-check.js";
 import { fillRange, limitPriceOf } from "../risk/evaluate.js";
 import { hashRequest, parseAmounts, pendingOperation, submitOutcome } from "./submit-input.js";
 import { recordTradingState, type TradingStateChange, type TradingStateDeps } from "./trading-state.js";
@@ -200,7 +200,19 @@ export class OperationsService {
     if (global) {
       // The firm-wide share is reserved before the operation is recorded here, over an await the
       // step above cannot span; so the step is taken again after it, on what changed meanwhile.
-      await global.reserve(op, now);
+      try {
+        await global.reserve(op, now);
+      } catch (error) {
+        if (error instanceof DomainError && error.code === "RISK_REJECTED") {
+          recordRejection(
+            this.deps,
+            body,
+            error.details.map((failure) => failure.code),
+            body.clientId,
+          );
+        }
+        throw error;
+      }
       again = repo.findByClientId(body.strategy, body.clientId);
       if (again) {
         global.release(id);
