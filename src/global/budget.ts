@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import pg from "pg";
 import type { Config, GlobalLimitsConfig } from "../config/schema.js";
 import type { Operation } from "../operations/model.js";
-import type { Clock } from "../platform/clock.js";
+import { dayOf, type Clock } from "../platform/clock.js";
 import type { GroupCommit } from "../platform/group-commit.js";
 import { DomainError, StartupError, type ProblemDetail } from "../platform/errors.js";
 import { formatFixed, parseFixed } from "../platform/fixed-point.js";
@@ -68,9 +68,6 @@ export interface OwnBook {
   /** Any operation by id (closed and failed ones too); undefined when it was never recorded. */
   get(id: string): Operation | undefined;
 }
-
-/** The UTC day of `ms`, as the budgets' keys name it. */
-export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * The firm-wide limits of every instance, held in PostgreSQL (see `store.ts` and
@@ -210,7 +207,7 @@ export class GlobalBudget {
    */
   reserve(op: { id: string; notional: bigint }, now: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.asking.push({ id: op.id, notional: op.notional, day: utcDay(now), resolve, reject });
+      this.asking.push({ id: op.id, notional: op.notional, day: dayOf(now), resolve, reject });
       if (this.asking.length === 1) setImmediate(() => void this.ask());
     });
   }
@@ -307,15 +304,20 @@ export class GlobalBudget {
       return this.flushing ?? Promise.resolve();
     const batch = this.queued;
     this.queued = [];
-    this.flushing = this.send(batch)
-      .catch((error: unknown) => {
-        this.down(error);
-        this.queued = [...batch, ...this.queued];
-      })
-      .finally(() => {
+    this.flushing = this.send(batch).then(
+      () => {
         this.flushing = undefined;
         this.options.metrics.releasesPending.set(this.queued.length);
-      });
+        // What was queued while this batch was on its way goes now, not at the next refresh.
+        return this.flush();
+      },
+      (error: unknown) => {
+        this.flushing = undefined;
+        this.down(error);
+        this.queued = [...batch, ...this.queued];
+        this.options.metrics.releasesPending.set(this.queued.length);
+      },
+    );
     return this.flushing;
   }
 
@@ -326,17 +328,12 @@ export class GlobalBudget {
     await this.pool.end();
   }
 
-  /** Releases queued and not yet applied. */
-  get pendingReleases(): number {
-    return this.queued.length;
-  }
-
   private releaseOf(operationId: string, op: Operation | undefined): Release {
     const closedAtLoss = op?.status === "closed" && op.pnl !== null && op.pnl < 0n;
     return {
       operationId,
       loss: closedAtLoss ? -op.pnl! : 0n,
-      day: utcDay(op?.closedAt ?? this.options.clock.now()),
+      day: dayOf(op?.closedAt ?? this.options.clock.now()),
     };
   }
 
@@ -354,7 +351,7 @@ export class GlobalBudget {
 
   /** Reads the firm-wide usage of today's budgets into the metrics. */
   private async refresh(): Promise<void> {
-    const day = utcDay(this.options.clock.now());
+    const day = dayOf(this.options.clock.now());
     const keys: Record<string, Budget> = {
       exposure: "exposure",
       [`operations:${day}`]: "daily_operations",

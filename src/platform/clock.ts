@@ -23,6 +23,11 @@ export class ManualClock implements Clock {
 
 const DAY_MS = 86_400_000;
 
+/** The UTC day of a time in milliseconds, as `YYYY-MM-DD`. */
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
 /** The start (UTC midnight) of the day that contains `ms`. */
 export function startOfUtcDay(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;

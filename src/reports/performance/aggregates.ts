@@ -1,14 +1,13 @@
 import type { Statement } from "better-sqlite3";
+import { dayOf } from "../../platform/clock.js";
 import type { Db } from "../../platform/db.js";
 
 // The daily aggregates the performance report reads (tables of migration 3). They are written in
 // the transaction that books a close, so a report never disagrees with the operations table, and
 // a report over a million operations reads a few thousand rows instead of a million.
 
-/** The UTC day of a time in milliseconds, as `YYYY-MM-DD`: the key of every daily aggregate. */
-export function dayOf(at: number): string {
-  return new Date(at).toISOString().slice(0, 10);
-}
+// The UTC day, as `YYYY-MM-DD`, is the key of every daily aggregate.
+export { dayOf };
 
 /** The strategy name the book-wide rows of `equity_daily` carry. */
 export const BOOK = "";
