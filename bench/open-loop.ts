@@ -98,7 +98,7 @@ interface ClientOutput {
 }
 
 /** Runs bench/open-loop-client.ts against `target` and summarizes what it measured. */
-async function runClient(
+export async function runClient(
   target: Target,
   load: OpenLoad,
   options: BenchOptions,
@@ -144,7 +144,8 @@ async function runClient(
 /**
  * Phase 10: latency at the load a strategy sends, not at saturation. Each load (one request at a
  * time 2 ms apart; 500 and 1,000 req/s) is sent on a schedule by an open-loop client in a process
- * of its own, against the bare Hono route (the floor) and against opsguard with everything on
+ * of its own, against the bare Hono route (the floor), the same route with the commits an
+ * operation's durability asks for (`bench/durable-target.ts`) and against opsguard with everything on
  * (traces, 100% sampled, and logs to local sinks that answer at once), each on a fresh server;
  * and against each other variant of `--variants` (quiet, traces, logs, unsampled, sampled10).
  */
@@ -162,15 +163,16 @@ export async function runOpenLoopPhase(
   try {
     const variants: Variant[] = [
       "bare",
+      "durable",
       "full",
-      ...options.variants.filter((v) => v !== "bare" && v !== "full"),
+      ...options.variants.filter((v) => v !== "bare" && v !== "durable" && v !== "full"),
     ];
     for (const [i, load] of loads.entries()) {
       const runs: Partial<Record<Variant, OpenRun>> = {};
       for (const variant of variants) {
         const target = await startVariant(variant, `${variant} (open loop)`, { otlp, loki });
         try {
-          const opsguard = variant !== "bare";
+          const opsguard = variant !== "bare" && variant !== "durable";
           if (opsguard) await readLoopDelay(target); // resets the histogram: what follows is the run's
           const gcBefore = opsguard ? await readGc(target) : undefined;
           const cpuBefore = {

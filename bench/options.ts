@@ -101,9 +101,19 @@ export type Phase = (typeof PHASES)[number];
  * The servers compared: the bare Hono route, opsguard with everything on (traces to an OTLP sink,
  * logs to a Loki sink) and opsguard with both exporters off; on request also opsguard with only
  * traces, only logs, or traces exported but none sampled (what the tracing machinery costs by
- * itself), to see where the cost of telemetry goes.
+ * itself), to see where the cost of telemetry goes; and the bare route with the commits an
+ * operation's durability asks for (`bench/durable-target.ts`), the floor of the design.
  */
-export const VARIANTS = ["bare", "full", "quiet", "traces", "logs", "unsampled", "sampled10"] as const;
+export const VARIANTS = [
+  "bare",
+  "durable",
+  "full",
+  "quiet",
+  "traces",
+  "logs",
+  "unsampled",
+  "sampled10",
+] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 const DEFAULTS: BenchOptions = {

@@ -366,7 +366,7 @@ export function formatResults(results: BenchResults): string {
     table(
       [
         "open loop",
-        "opsguard variant",
+        "server (durable: the bare route with opsguard's commits)",
         "p50 / p99 / p99.9 / max",
         "event loop max",
         "GC pauses (over 10 ms), total",

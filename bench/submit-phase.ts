@@ -8,6 +8,7 @@ import { runLoad } from "./wrk.js";
 /** What each server is, for tables. */
 export const VARIANT_NAMES: Record<Variant, string> = {
   bare: "bare Hono route (a)",
+  durable: "bare route with opsguard's commits",
   full: "opsguard, traces and logs exported (b)",
   quiet: "opsguard, exporters off",
   traces: "opsguard, traces only",
@@ -143,7 +144,7 @@ async function measure(
       acceptedShare: round(run.acceptedShare, 5),
       serverCpuCores: round(cpu.cores(), 3),
     };
-    if (variant === "bare") return result;
+    if (variant === "bare" || variant === "durable") return result;
     const samples = await target.metrics();
     const submits = { method: "POST", route: "/v1/operations" };
     result.serverNon201 =
@@ -191,7 +192,7 @@ export function startVariant(
   name: string,
   sinks: { otlp: Sink; loki: Sink },
 ): Promise<Target> {
-  if (variant === "bare") return startBare(name);
+  if (variant === "bare" || variant === "durable") return startBare(name, variant === "durable");
   const endpoints = {
     full: { traces: sinks.otlp.url, loki: sinks.loki.url },
     quiet: {},

@@ -16,6 +16,7 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** The build under test: `dist/` unless another was asked for (to compare two builds). */
 let main = join(ROOT, "dist", "main.js");
 const BARE = join(ROOT, "bench", "bare-target.ts");
+const DURABLE = join(ROOT, "bench", "durable-target.ts");
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
 /** A server under test, in a child process of its own. */
@@ -120,9 +121,12 @@ export function runOpsguardCli(target: Target, args: string[]): string {
   });
 }
 
-/** Starts the bare Hono server of `bench/bare-target.ts`; it reports its port on stdout. */
-export async function startBare(name: string): Promise<Target> {
-  const child = spawnNode(["--import", "tsx", BARE]);
+/**
+ * Starts the bare Hono server of `bench/bare-target.ts`, or with `durable` the same route with
+ * the commits of `bench/durable-target.ts`; it reports its port on stdout.
+ */
+export async function startBare(name: string, durable = false): Promise<Target> {
+  const child = spawnNode(["--import", "tsx", durable ? DURABLE : BARE]);
   let port = 0;
   child.stdout!.setEncoding("utf8").on("data", (text: string) => {
     const match = /"port":(\d+)/.exec(text);
