@@ -6,8 +6,9 @@
  * in the same minute.
  *
  * Both run with everything on (traces 100% sampled and log lines to local sinks that answer at
- * once), each with a fresh data folder; the one not measured idles meanwhile. The first pair of
- * windows warms both up and is left out of the medians.
+ * once), each with a fresh data folder; the one not measured idles meanwhile. Each window reports
+ * its latency and its server's main-thread busy share (the work per request, at a fixed rate).
+ * The first pair of windows warms both up and is left out of the medians.
  *
  * Usage: `tsx bench/interleaved.ts <dist A> <dist B> [windows, 16] [req/s, 500] [seconds, 5]`,
  * each dist a build (`tsc -p tsconfig.build.json --outDir …`; see BENCHMARKS.md).
@@ -16,13 +17,18 @@ import { pathToFileURL } from "node:url";
 import { runClient, type OpenRun } from "./open-loop.js";
 import { readOptions } from "./options.js";
 import { startSink } from "./sinks.js";
-import { median } from "./stats.js";
+import { median, round } from "./stats.js";
 import { startOpsguard, useBuild, type Target } from "./targets.js";
+
+/** One window of one build: its latency, and its main thread's share of the window's wall time. */
+export interface Window extends OpenRun {
+  mainThreadBusy: number;
+}
 
 /** What the comparison found: each build's windows, and how often B's p99 was the lower. */
 export interface Interleaved {
-  a: OpenRun[];
-  b: OpenRun[];
+  a: Window[];
+  b: Window[];
   /** Windows (after the first) in which B's p99 was below A's. */
   bLower: number;
 }
@@ -45,13 +51,23 @@ export async function interleave(
     servers.push(await startOpsguard("B", telemetry));
     const options = { ...readOptions([], {}), openDurationSec: seconds, warmupSec: 1 };
     const load = { name: `${rate} req/s`, mode: "rate" as const, rate };
-    const runs: [OpenRun[], OpenRun[]] = [[], []];
+    const runs: [Window[], Window[]] = [[], []];
     for (let window = 0; window < windows; window++) {
       const order = window % 2 === 0 ? [0, 1] : [1, 0];
       for (const which of order) {
-        const run = await runClient(servers[which]!, load, options, `${"AB"[which]}${window}`);
-        runs[which]!.push(run);
-        log(`window ${window} ${"AB"[which]}: p50 ${run.p50Ms} / p99 ${run.p99Ms} / p99.9 ${run.p999Ms} ms`);
+        const server = servers[which]!;
+        const cpuBefore = server.mainThreadCpuSeconds();
+        const started = performance.now();
+        const run = await runClient(server, load, options, `${"AB"[which]}${window}`);
+        const mainThreadBusy = round(
+          (server.mainThreadCpuSeconds() - cpuBefore) / ((performance.now() - started) / 1000),
+          3,
+        );
+        runs[which]!.push({ ...run, mainThreadBusy });
+        log(
+          `window ${window} ${"AB"[which]}: p50 ${run.p50Ms} / p99 ${run.p99Ms} / p99.9 ${run.p999Ms} ms, ` +
+            `main thread busy ${Math.round(mainThreadBusy * 100)}%`,
+        );
       }
     }
     const [a, b] = runs.map((r) => r.slice(1));
@@ -78,9 +94,10 @@ if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
     ["A", result.a],
     ["B", result.b],
   ] as const) {
-    const of = (f: (run: OpenRun) => number) => median(runs.map(f));
+    const of = (f: (run: Window) => number) => median(runs.map(f));
     console.log(
-      `${name}: median of ${runs.length} windows p50 ${of((r) => r.p50Ms)} / p99 ${of((r) => r.p99Ms)} / p99.9 ${of((r) => r.p999Ms)} ms`,
+      `${name}: median of ${runs.length} windows p50 ${of((r) => r.p50Ms)} / p99 ${of((r) => r.p99Ms)} / p99.9 ${of((r) => r.p999Ms)} ms, ` +
+        `main thread busy ${Math.round(of((r) => r.mainThreadBusy) * 100)}%`,
     );
   }
   console.log(`B's p99 below A's in ${result.bLower} of ${result.a.length} windows`);

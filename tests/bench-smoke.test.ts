@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { interleave } from "../bench/interleaved.js";
 import type { BenchResults } from "../bench/report.js";
 import { tempDir } from "./harness.js";
 
@@ -182,4 +183,30 @@ describe("npm run bench, smoke run", () => {
     expect(results.targets.length).toBeGreaterThanOrEqual(19);
     expect(output).toContain("| target | goal | measured | met |");
   }, 240_000);
+
+  it("compares two builds in alternating windows (bench/interleaved.ts)", async () => {
+    dir = tempDir("opsguard-bench-interleaved-");
+    const lines: string[] = [];
+    // The same build twice: the comparison's machinery, not a difference, is what is checked.
+    const dist = join(ROOT, "dist");
+    const result = await interleave(dist, dist, { windows: 3, rate: 50, seconds: 1 }, (line) =>
+      lines.push(line),
+    );
+    // The first pair warms both up and is left out.
+    expect(result.a).toHaveLength(2);
+    expect(result.b).toHaveLength(2);
+    for (const window of [...result.a, ...result.b]) {
+      expect(window.requests).toBeGreaterThan(0);
+      expect(window.acceptedShare).toBe(1);
+      expect(window.mainThreadBusy).toBeGreaterThan(0);
+    }
+    expect(lines.map((line) => line.split(":")[0])).toEqual([
+      "window 0 A",
+      "window 0 B",
+      "window 1 B",
+      "window 1 A",
+      "window 2 A",
+      "window 2 B",
+    ]);
+  }, 120_000);
 });
