@@ -119,6 +119,23 @@ describe("PaperExecutor executions", () => {
     expect((await lossy.close(order("l-1"))).price).toBeGreaterThan(0n);
   });
 
+  it("fills once when the same order is asked for twice while the venue waits its latency", async () => {
+    const venue = paper({ latencyMs: 20 });
+    const first = venue.open(order("op-2"));
+    clock.advance(1_000); // the second asks later: the walk has moved
+    const [opened, again] = await Promise.all([first, venue.open(order("op-2"))]);
+    expect(again).toEqual(opened);
+    const closing = venue.close(order("op-2"));
+    clock.advance(1_000);
+    const [closed, closedAgain] = await Promise.all([closing, venue.close(order("op-2"))]);
+    expect(closedAgain).toEqual(closed);
+    const rows = db.prepare("SELECT entry_at, exit_at FROM paper_orders").all() as {
+      entry_at: bigint;
+      exit_at: bigint;
+    }[];
+    expect(rows).toEqual([{ entry_at: BigInt(opened.at), exit_at: BigInt(closed.at) }]);
+  });
+
   it("waits latencyMs before executing", async () => {
     const venue = paper({ latencyMs: 30 });
     const started = performance.now();
