@@ -67,6 +67,12 @@ export class EventLog {
   private lastPublished: number;
   private appended = false;
   private flushQueued = false;
+  /**
+   * How many of {@link written} a batch held just before it committed, when that was all of them;
+   * -1 when not known. Counted inside the batch's transaction, where the read takes no lock of its
+   * own (after the commit, it takes and drops SQLite's WAL read lock: four times the cost).
+   */
+  private checkedBeforeCommit = -1;
 
   constructor(
     private readonly db: Db,
@@ -87,6 +93,12 @@ export class EventLog {
     );
     // Everything in the table at start is committed.
     this.lastPublished = Number(db.prepare("SELECT coalesce(max(id), 0) FROM events").pluck().get());
+    commits.beforeCommit(() => {
+      this.checkedBeforeCommit =
+        this.appended && Number(this.countAfter.get(this.lastPublished)) === this.written.length
+          ? this.written.length
+          : -1;
+    });
     commits.onCommit(() => this.publish());
   }
 
@@ -174,8 +186,11 @@ export class EventLog {
     this.appended = false;
     const written = this.written;
     this.written = [];
-    // What was appended, unless a savepoint undid some of it: then read what was committed.
-    const committed = Number(this.countAfter.get(this.lastPublished));
+    // What was appended, unless a savepoint undid some of it: then read what was committed. An
+    // event appended after the count before the commit (by a later listener) is counted here.
+    const checked = this.checkedBeforeCommit;
+    this.checkedBeforeCommit = -1;
+    const committed = checked === written.length ? checked : Number(this.countAfter.get(this.lastPublished));
     const events =
       committed === written.length
         ? written
