@@ -4,6 +4,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { interleave } from "../bench/interleaved.js";
+import { lineUp } from "../bench/profile-gaps.js";
 import type { BenchResults } from "../bench/report.js";
 import { tempDir } from "./harness.js";
 
@@ -183,6 +184,56 @@ describe("npm run bench, smoke run", () => {
     expect(results.targets.length).toBeGreaterThanOrEqual(19);
     expect(output).toContain("| target | goal | measured | met |");
   }, 240_000);
+
+  it("times the statements of a submit and of a close, two commits each (bench/statements.ts)", async () => {
+    dir = tempDir("opsguard-bench-statements-");
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/statements.ts", "20"], {
+      cwd: ROOT,
+      env: { ...process.env, TMPDIR: dir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text));
+    const [code] = (await once(child, "exit")) as [number];
+    expect(code, output).toBe(0);
+    const [submit, close] = output.split(/^close: /m);
+    expect(submit).toMatch(/^submit: +[\d.]+ µs per operation, +[\d.]+ µs of it in statements$/m);
+    // The design's commits: the pending row before the execution, the open row before the answer;
+    // the close request before the venue is asked, the booking after.
+    expect(submit).toMatch(/^ +2\.00 +[\d.]+ +exec: COMMIT$/m);
+    expect(close).toMatch(/^ +2\.00 +[\d.]+ +exec: COMMIT$/m);
+    expect(close).toMatch(/^ +1\.00 +[\d.]+ +UPDATE operations SET status = 'closed'/m);
+  }, 60_000);
+
+  it("says what ran in each event-loop gap and how much the process ran (bench/profile-gaps.ts)", () => {
+    // Samples 1 ms apart from t = 1,000,000 µs: a busy function, then idle, then a gap of 10 ms
+    // in which only 3 samples were taken (the process off the CPU the rest of it).
+    const profile = {
+      startTime: 1_000_000,
+      nodes: [
+        { id: 1, callFrame: { functionName: "(root)", url: "", lineNumber: 0 }, children: [2, 3] },
+        {
+          id: 2,
+          callFrame: { functionName: "book", url: `file://${ROOT}dist/operations/closes.js`, lineNumber: 9 },
+        },
+        { id: 3, callFrame: { functionName: "(idle)", url: "", lineNumber: 0 } },
+      ],
+      samples: [2, 2, 3, 3, 2, 2, 2],
+      timeDeltas: [1_000, 1_000, 1_000, 1_000, 1_000, 5_000, 1_000],
+    };
+    const gaps = lineUp(
+      profile,
+      [
+        [1_004_500, 10_000],
+        [1_000_000, 5_000], // shorter than the minimum asked for
+      ],
+      8,
+    );
+    expect(gaps).toEqual([
+      { atSec: 0.0045, ms: 10, samples: 3, top: [{ name: "book dist/operations/closes.js:10", samples: 3 }] },
+    ]);
+  });
 
   it("compares two builds in alternating windows (bench/interleaved.ts)", async () => {
     dir = tempDir("opsguard-bench-interleaved-");
