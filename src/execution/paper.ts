@@ -115,9 +115,13 @@ export class PaperExecutor implements Executor {
     const known = this.order(operationId);
     if (known) return fillOf(known.entry_price, known.entry_at);
     this.priceOf(instrument); // unknown instruments fail before the latency
-    await this.latency();
-    const again = this.order(operationId);
-    if (again) return fillOf(again.entry_price, again.entry_at);
+    const waiting = this.latency();
+    if (waiting) {
+      await waiting;
+      // Another request for the same operation may have filled it while this one waited.
+      const again = this.order(operationId);
+      if (again) return fillOf(again.entry_price, again.entry_at);
+    }
     this.maybeFail("open", operationId);
     const price = this.slipped(this.priceOf(instrument), side, "open");
     // A venue honours the limit price: rather no fill than one beyond it.
@@ -128,9 +132,11 @@ export class PaperExecutor implements Executor {
       );
     }
     const at = this.options.clock.now();
-    this.write(() => this.stmts.insert.run(operationId, instrument, side, size, price, at));
-    // Whoever inserted first wins; read back what the venue holds.
-    const stored = this.order(operationId)!;
+    const inserted = this.write(
+      () => this.stmts.insert.run(operationId, instrument, side, size, price, at).changes,
+    );
+    // Whoever inserted first wins: when it was not this call, read back what the venue holds.
+    const stored = inserted === 1 ? { entry_price: price, entry_at: at } : this.order(operationId)!;
     this.maybeLoseAnswer("open", operationId);
     return fillOf(stored.entry_price, stored.entry_at);
   }
@@ -139,13 +145,18 @@ export class PaperExecutor implements Executor {
     const known = this.order(operationId);
     if (!known) throw new ExecutionError(`paper: no open position for operation ${operationId}`, "refused");
     if (known.exit_price !== null) return fillOf(known.exit_price, known.exit_at!);
-    await this.latency();
-    const again = this.order(operationId)!;
+    let again = known;
+    const waiting = this.latency();
+    if (waiting) {
+      await waiting;
+      again = this.order(operationId)!;
+    }
     if (again.exit_price !== null) return fillOf(again.exit_price, again.exit_at!);
     this.maybeFail("close", operationId);
     const price = this.slipped(this.priceOf(instrument), side, "close");
-    this.write(() => this.stmts.close.run(price, this.options.clock.now(), operationId));
-    const stored = this.order(operationId)!;
+    const at = this.options.clock.now();
+    const closed = this.write(() => this.stmts.close.run(price, at, operationId).changes);
+    const stored = closed === 1 ? { exit_price: price, exit_at: at } : this.order(operationId)!;
     this.maybeLoseAnswer("close", operationId);
     return fillOf(stored.exit_price!, stored.exit_at!);
   }
@@ -200,14 +211,17 @@ export class PaperExecutor implements Executor {
     }
   }
 
-  private async latency(): Promise<void> {
+  /**
+   * The configured latency, or undefined when there is none: then the caller goes on without an
+   * `await` (not even a microtask's), and the order it read is still current.
+   */
+  private latency(): Promise<void> | undefined {
     const { latencyMs } = this.options.config;
-    if (latencyMs > 0) await sleep(latencyMs);
+    return latencyMs > 0 ? sleep(latencyMs) : undefined;
   }
 
-  private write(fn: () => unknown): void {
-    if (this.options.commits) this.options.commits.write(fn);
-    else fn();
+  private write<T>(fn: () => T): T {
+    return this.options.commits ? this.options.commits.write(fn) : fn();
   }
 
   private order(operationId: string): PaperOrderRow | undefined {
