@@ -66,6 +66,24 @@ describe("EventLog", () => {
     expect(seen).toEqual([log.published]);
   });
 
+  it("never hands on the events of a batch whose commit failed, and hands on those after it", async () => {
+    let failNext = true;
+    // A step of the commit after the log's own count: the batch is rolled back after it.
+    commits.beforeCommit(() => {
+      if (failNext) throw new Error("the disk is full");
+    });
+    const seen: string[] = [];
+    log.subscribe((events) => seen.push(...events.map((e) => e.kind)));
+    commits.write(() => log.append("operation.opened", subject, {}));
+    await expect(commits.durable()).rejects.toThrow("a database commit failed");
+    expect(seen).toEqual([]);
+    failNext = false;
+    commits.write(() => log.append("operation.closed", subject, {}));
+    await commits.durable();
+    expect(seen).toEqual(["operation.closed"]);
+    expect(log.readAfter(0, 10).map((e) => e.kind)).toEqual(["operation.closed"]);
+  });
+
   it("keeps ids growing after the oldest are pruned, and after a restart", async () => {
     for (let i = 0; i < 3; i++) commits.write(() => log.append("operation.opened", subject, {}));
     await commits.durable();

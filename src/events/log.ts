@@ -99,7 +99,7 @@ export class EventLog {
           ? this.written.length
           : -1;
     });
-    commits.onCommit(() => this.publish());
+    commits.onCommit(() => this.publish(true));
   }
 
   /** The id of the last committed event (0 when none ever was). */
@@ -180,16 +180,20 @@ export class EventLog {
     return () => this.listeners.delete(listener);
   }
 
-  /** Hands the newly committed events to the listeners; called after each commit. */
-  publish(): void {
+  /**
+   * Hands the newly committed events to the listeners; called after each commit. `afterBatch`
+   * says that the commit was a batch's, just made, whose count before it may be trusted (not one
+   * from a batch whose commit failed).
+   */
+  publish(afterBatch = false): void {
+    const checked = afterBatch ? this.checkedBeforeCommit : -1;
+    this.checkedBeforeCommit = -1;
     if (!this.appended || !this.db.open) return;
     this.appended = false;
     const written = this.written;
     this.written = [];
     // What was appended, unless a savepoint undid some of it: then read what was committed. An
     // event appended after the count before the commit (by a later listener) is counted here.
-    const checked = this.checkedBeforeCommit;
-    this.checkedBeforeCommit = -1;
     const committed = checked === written.length ? checked : Number(this.countAfter.get(this.lastPublished));
     const events =
       committed === written.length
