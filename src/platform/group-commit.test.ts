@@ -55,6 +55,22 @@ describe("GroupCommit", () => {
     expect(other.prepare("SELECT id FROM t ORDER BY id").pluck().all()).toEqual([1, 3]);
   });
 
+  it("rolls back a batch whose only write threw, and commits the writes after it in a new one", async () => {
+    expect(() =>
+      commits.write(() => {
+        insert(1);
+        insert(1); // primary key conflict: the batch held nothing else, so it is gone
+      }),
+    ).toThrow(/UNIQUE/);
+    expect(commits.pending).toBe(false);
+    expect(seenHere()).toBe(0);
+    await expect(commits.durable()).resolves.toBeUndefined();
+    commits.write(() => insert(2));
+    expect(commits.pending).toBe(true);
+    await commits.durable();
+    expect(other.prepare("SELECT id FROM t ORDER BY id").pluck().all()).toEqual([2]);
+  });
+
   it("resolves durable() at once when nothing is pending", async () => {
     await expect(commits.durable()).resolves.toBeUndefined();
   });
