@@ -111,6 +111,23 @@ describe("GroupCommit", () => {
     expect(seenElsewhere()).toBe(1);
   });
 
+  it("tells the owner when SQLite rolled back by itself a batch whose only write threw", async () => {
+    const failures: unknown[] = [];
+    commits = new GroupCommit(db, (error) => failures.push(error));
+    expect(() =>
+      commits.write(() => {
+        insert(1);
+        db.exec("ROLLBACK"); // as SQLite does by itself on a full disk, before the error reaches us
+        throw new Error("database or disk is full");
+      }),
+    ).toThrow("database or disk is full");
+    expect(failures).toEqual([expect.objectContaining({ message: "database or disk is full" })]);
+    expect(commits.pending).toBe(false);
+    commits.write(() => insert(2));
+    await commits.durable();
+    expect(other.prepare("SELECT id FROM t ORDER BY id").pluck().all()).toEqual([2]);
+  });
+
   it("commits the pending batch on demand, before the database closes", () => {
     commits.write(() => insert(1));
     commits.commit();

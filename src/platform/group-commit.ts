@@ -78,19 +78,25 @@ export class GroupCommit {
     try {
       return fn();
     } catch (error) {
-      this.abandon();
+      this.abandon(error);
       throw error;
     }
   }
 
-  /** Rolls back a batch that holds only a write that threw; the next write begins another. */
-  private abandon(): void {
-    // SQLite may have rolled it back already (a full disk).
-    if (this.db.open && this.db.inTransaction) this.db.exec("ROLLBACK");
+  /**
+   * Rolls back a batch that holds only a write that threw; the next write begins another. When
+   * SQLite had rolled it back by itself (a full disk, an I/O error), that is a failed commit.
+   */
+  private abandon(error: unknown): void {
     const waiters = this.waiters ?? [];
     this.waiters = undefined;
-    // Whoever asked meanwhile waits for nothing now: no row of the batch is left.
-    for (const waiter of waiters) waiter.resolve();
+    if (this.db.open && this.db.inTransaction) {
+      this.db.exec("ROLLBACK");
+      // Whoever asked meanwhile waits for nothing now: no row of the batch is left.
+      for (const waiter of waiters) waiter.resolve();
+      return;
+    }
+    this.failed(waiters, error);
   }
 
   /**
@@ -119,18 +125,23 @@ export class GroupCommit {
       } catch {
         // Nothing more to undo: the waiters hear of the failure below.
       }
-      // The callers answer with this: a 503 that says their rows are gone, never a bare 500.
-      const lost = new DomainError(
-        "NOT_READY",
-        "a database commit failed, so what this request wrote was not kept; opsguard stops and its next start rebuilds from the database",
-        [],
-        { cause: error },
-      );
-      for (const waiter of waiters) waiter.reject(lost);
-      this.onFailure(error);
+      this.failed(waiters, error);
       return;
     }
     for (const waiter of waiters) waiter.resolve();
     for (const listener of this.committed) listener();
+  }
+
+  /** Tells the waiters of a batch that is gone, then the owner. */
+  private failed(waiters: readonly Waiter[], error: unknown): void {
+    // The callers answer with this: a 503 that says their rows are gone, never a bare 500.
+    const lost = new DomainError(
+      "NOT_READY",
+      "a database commit failed, so what this request wrote was not kept; opsguard stops and its next start rebuilds from the database",
+      [],
+      { cause: error },
+    );
+    for (const waiter of waiters) waiter.reject(lost);
+    this.onFailure(error);
   }
 }
