@@ -17,10 +17,11 @@ interface Waiter {
  *
  * {@link write} runs its function at once, inside the turn's transaction (opened on the first
  * write, committed when the turn ends, at `setImmediate`), in a savepoint of its own (the first
- * write of a batch in the transaction itself), so a throw undoes only that function's rows. Reads on the connection see the rows at once; other
- * connections see them at the commit. Whatever must not happen before the rows are on disk (an
- * execution, an answer to the caller) waits for {@link durable} first: a crash before the commit
- * then loses only rows whose consequences never happened.
+ * write of a batch in the transaction itself), so a throw undoes only that function's rows. Reads
+ * on the connection see the rows at once; other connections see them at the commit. Whatever
+ * must not happen before the rows are on disk (an execution, an answer to the caller) waits for
+ * {@link durable} first: a crash before the commit then loses only rows whose consequences never
+ * happened.
  *
  * Any write on the connection while a batch is open joins it, including writes that do not go
  * through here: they are committed at the end of the turn too.
@@ -65,7 +66,10 @@ export class GroupCommit {
     this.committing.push(listener);
   }
 
-  /** Runs `fn` in the turn's transaction, in a savepoint of its own, and returns what it returns. */
+  /**
+   * Runs `fn` in the turn's transaction, where a throw undoes only its rows, and returns what it
+   * returns.
+   */
   write<T>(fn: () => T): T {
     // Inside a caller's own transaction, the caller commits (synchronously, before any await).
     if (this.waiters || this.db.inTransaction) return this.inSavepoint(fn) as T;
