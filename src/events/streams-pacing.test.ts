@@ -22,13 +22,13 @@ class HandLog {
   readAfter(): StoredEvent[] {
     return [];
   }
-  commit(count: number): void {
+  commit(count: number, strategy = "s"): void {
     const events = Array.from({ length: count }, () => ({
       id: ++this.published,
       at: 0,
       kind: "operation.opened" as const,
       operationId: "op",
-      strategy: "s",
+      strategy,
       instrument: "i",
       data: "{}",
     }));
@@ -89,5 +89,47 @@ describe("event stream pacing", () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(idsIn((await third).value!)).toEqual([10]);
     await reader.cancel();
+  });
+
+  it("gives the clients of one filter the same chunk, built once, and each filter what it selects", async () => {
+    const open = (strategies?: string[]) =>
+      streams.open(undefined, strategies ? { strategies: new Set(strategies) } : {}).getReader();
+    const readers = [open(["a"]), open(["a"]), open(["b"]), open()];
+    for (const reader of readers) await reader.read(); // the greetings
+    const next = async (): Promise<Uint8Array[]> => {
+      const reads = readers.map((reader) => reader.read());
+      await vi.advanceTimersByTimeAsync(25);
+      return (await Promise.all(reads)).map((read) => read.value!);
+    };
+
+    // Quiet: the commits of this moment, in one write each.
+    log.commit(1, "a");
+    log.commit(1, "b");
+    let [a1, a2, b, all] = await next();
+    expect(idsIn(a1!)).toEqual([1]);
+    expect(a2).toBe(a1);
+    expect(idsIn(b!)).toEqual([2]);
+    expect(idsIn(all!)).toEqual([1, 2]);
+
+    // Busy: the commits of the 25 ms after a write wait, and go out together, still shared.
+    const reads = readers.map((reader) => reader.read());
+    log.commit(1, "a");
+    await vi.advanceTimersByTimeAsync(1);
+    expect(idsIn((await reads[0]!).value!)).toEqual([3]);
+    expect((await reads[1]!).value).toBe((await reads[0]!).value);
+    expect(idsIn((await reads[3]!).value!)).toEqual([3]);
+    const [aRead, otherARead, , allRead] = readers.map((reader, i) => (i === 2 ? reads[2]! : reader.read()));
+    log.commit(1, "b");
+    await vi.advanceTimersByTimeAsync(5);
+    log.commit(2, "a");
+    await vi.advanceTimersByTimeAsync(25);
+    [a1, a2, b, all] = await Promise.all(
+      [aRead!, otherARead!, reads[2]!, allRead!].map(async (read) => (await read).value!),
+    );
+    expect(idsIn(a1!)).toEqual([5, 6]);
+    expect(a2).toBe(a1);
+    expect(idsIn(b!)).toEqual([4]);
+    expect(idsIn(all!)).toEqual([4, 5, 6]);
+    for (const reader of readers) await reader.cancel();
   });
 });

@@ -41,18 +41,21 @@ function controlFrame(name: string, data: object): string {
 }
 
 /**
- * Frames published together, encoded once for every client that takes them all (the clients
- * without a filter), at its first write.
+ * Frames published together, encoded once for every client that takes them (at the first write
+ * of one of them).
  */
 class Segment {
   private bytes: Uint8Array | undefined;
   /**
-   * @param everything whether it holds every event of its commit: such segments go to every
-   * client without a filter, in the order they were published.
+   * @param count the events in it.
+   * @param shared whether it holds what one filter selects of a whole commit: such segments go to
+   * every client with that filter that was following the stream before the commit, in the order
+   * they were published.
    */
   constructor(
     readonly text: string,
-    readonly everything = false,
+    readonly count: number,
+    readonly shared = false,
   ) {}
   get encoded(): Uint8Array {
     return (this.bytes ??= encoder.encode(this.text));
@@ -62,6 +65,13 @@ class Segment {
 /** One chunk of the segments, copied only when there is more than one. */
 function chunkOf(segments: readonly Segment[]): Uint8Array {
   return segments.length === 1 ? segments[0]!.encoded : Buffer.concat(segments.map((s) => s.encoded));
+}
+
+/** The same string for filters that select the same events; "" for none. */
+function filterKey({ kinds, strategies, instruments }: EventFilter): string {
+  if (!kinds && !strategies && !instruments) return "";
+  const sorted = (values: ReadonlySet<string> | undefined) => (values ? [...values].sort() : null);
+  return JSON.stringify([sorted(kinds), sorted(strategies), sorted(instruments)]);
 }
 
 /** Where one client's stream stands. */
@@ -77,6 +87,8 @@ class Client {
   waiting = false;
   ended = false;
   cutoffTimer: NodeJS.Timeout | undefined;
+  /** Clients with the same key take the same segments. */
+  readonly filterKey: string;
 
   constructor(
     readonly controller: ReadableStreamDefaultController<Uint8Array>,
@@ -86,6 +98,7 @@ class Client {
   ) {
     this.cursor = cursor;
     this.replaying = replaying;
+    this.filterKey = filterKey(filter);
   }
 }
 
@@ -257,8 +270,9 @@ export class EventStreams {
     const first = queue[0]!;
     const last = queue[queue.length - 1]!;
     let chunk: Uint8Array;
-    // Queues of whole commits from the same first to the same last are the same queue.
-    const whole = shared !== undefined && queue.every((segment) => segment.everything);
+    // Queues of shared segments from the same first to the same last are the same queue: each
+    // client of a filter that keeps up takes every segment of that filter, in order.
+    const whole = shared !== undefined && queue.every((segment) => segment.shared);
     const known = whole ? shared.get(first) : undefined;
     if (known && known.last === last && known.length === queue.length) {
       chunk = known.chunk;
@@ -286,34 +300,44 @@ export class EventStreams {
   private publish(events: readonly StoredEvent[]): void {
     for (const event of events) this.metrics.events.inc({ kind: event.kind });
     if (this.clients.size === 0) return;
-    // Each frame is built once, however many clients take it; all of them once for every client
-    // that takes all.
+    // Each frame is built once, however many clients take it, and what a filter selects of the
+    // commit once for every client with that filter (a strategy's clients, say).
     const frames = events.map(frameOf);
     const first = events[0]!.id;
     const last = events[events.length - 1]!.id;
-    let all: Segment | undefined;
+    const byFilter = new Map<string, Segment | null>();
+    const select = (client: Client, shared: boolean): Segment | null => {
+      let text = "";
+      let count = 0;
+      for (let i = 0; i < events.length; i++) {
+        if (events[i]!.id > client.cursor && matches(client.filter, events[i]!)) {
+          text += frames[i];
+          count++;
+        }
+      }
+      return count > 0 ? new Segment(text, count, shared) : null;
+    };
     let sent = 0;
     for (const client of this.clients) {
       if (client.replaying || client.ended) continue;
-      let segment: Segment | undefined;
-      let count = 0;
-      const { filter } = client;
-      if (client.cursor < first && !filter.kinds && !filter.strategies && !filter.instruments) {
-        segment = all ??= new Segment(frames.join(""), true);
-        count = events.length;
-      } else {
-        let text = "";
-        for (let i = 0; i < events.length; i++) {
-          if (events[i]!.id > client.cursor && matches(filter, events[i]!)) {
-            text += frames[i];
-            count++;
-          }
+      let segment: Segment | null | undefined;
+      if (client.cursor < first) {
+        // The whole commit is new to it: it takes what every client with its filter takes.
+        segment = byFilter.get(client.filterKey);
+        if (segment === undefined) {
+          segment =
+            client.filterKey === ""
+              ? new Segment(frames.join(""), events.length, true)
+              : select(client, true);
+          byFilter.set(client.filterKey, segment);
         }
-        if (count > 0) segment = new Segment(text);
+      } else {
+        // Part of the commit was replayed to it already.
+        segment = select(client, false);
       }
       client.cursor = last;
       if (!segment) continue;
-      sent += count;
+      sent += segment.count;
       client.queue.push(segment);
       client.queuedBytes += segment.text.length;
       this.heldBytes += segment.text.length;
