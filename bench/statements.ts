@@ -53,9 +53,9 @@ function instrumentSqlite(): void {
       }
     };
   }
-  const database = Database.prototype as unknown as Record<string, Method>;
-  const exec = database.exec!;
-  database.exec = function (this: { source: string }, sql: unknown) {
+  const database = Database.prototype as unknown as { exec: (this: unknown, sql: unknown) => unknown };
+  const exec = database.exec;
+  database.exec = function (this: unknown, sql: unknown) {
     const startedAt = performance.now();
     try {
       return exec.call(this, sql);

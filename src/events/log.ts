@@ -68,11 +68,11 @@ export class EventLog {
   private appended = false;
   private flushQueued = false;
   /**
-   * How many of {@link written} a batch held just before it committed, when that was all of them;
-   * -1 when not known. Counted inside the batch's transaction, where the read takes no lock of its
-   * own (after the commit, it takes and drops SQLite's WAL read lock: four times the cost).
+   * The events after {@link published} that a batch held just before it committed; -1 when not
+   * counted. Counted inside the batch's transaction, where the read takes no lock of its own (after
+   * the commit, it takes and drops SQLite's WAL read lock: four times the cost).
    */
-  private checkedBeforeCommit = -1;
+  private countedBeforeCommit = -1;
 
   constructor(
     private readonly db: Db,
@@ -94,10 +94,7 @@ export class EventLog {
     // Everything in the table at start is committed.
     this.lastPublished = Number(db.prepare("SELECT coalesce(max(id), 0) FROM events").pluck().get());
     commits.beforeCommit(() => {
-      this.checkedBeforeCommit =
-        this.appended && Number(this.countAfter.get(this.lastPublished)) === this.written.length
-          ? this.written.length
-          : -1;
+      this.countedBeforeCommit = this.appended ? Number(this.countAfter.get(this.lastPublished)) : -1;
     });
     commits.onCommit(() => this.publish(true));
   }
@@ -186,15 +183,15 @@ export class EventLog {
    * from a batch whose commit failed).
    */
   publish(afterBatch = false): void {
-    const checked = afterBatch ? this.checkedBeforeCommit : -1;
-    this.checkedBeforeCommit = -1;
+    const counted = afterBatch ? this.countedBeforeCommit : -1;
+    this.countedBeforeCommit = -1;
     if (!this.appended || !this.db.open) return;
     this.appended = false;
     const written = this.written;
     this.written = [];
     // What was appended, unless a savepoint undid some of it: then read what was committed. An
     // event appended after the count before the commit (by a later listener) is counted here.
-    const committed = checked === written.length ? checked : Number(this.countAfter.get(this.lastPublished));
+    const committed = counted === written.length ? counted : Number(this.countAfter.get(this.lastPublished));
     const events =
       committed === written.length
         ? written
