@@ -204,6 +204,11 @@ describe("npm run bench, smoke run", () => {
     expect(submit).toMatch(/^ +2\.00 +[\d.]+ +exec: COMMIT$/m);
     expect(close).toMatch(/^ +2\.00 +[\d.]+ +exec: COMMIT$/m);
     expect(close).toMatch(/^ +1\.00 +[\d.]+ +UPDATE operations SET status = 'closed'/m);
+    // A submit looks its client id up once: again after its awaits only if an operation was
+    // inserted meanwhile.
+    expect(submit).toMatch(
+      /^ +1\.00 +[\d.]+ +SELECT \* FROM operations WHERE strategy = \? AND client_id = \?/m,
+    );
     // The paper venue with no latency reads an order once: nothing can have changed it meanwhile.
     for (const part of [submit, close])
       expect(part).toMatch(

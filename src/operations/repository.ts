@@ -87,6 +87,7 @@ export class OperationRepository {
   private readonly listStatements = new Map<string, Statement>();
 
   private readonly aggregates: PerformanceAggregates;
+  private insertCount = 0;
 
   constructor(private readonly db: Db) {
     this.aggregates = new PerformanceAggregates(db);
@@ -126,7 +127,17 @@ export class OperationRepository {
     };
   }
 
+  /**
+   * Operations this repository has inserted (counted before the statement runs, so also those a
+   * rollback undid). Only one opsguard process writes a database (its data folder's
+   * `opsguard.pid`): while this stays the same, no operation has been added.
+   */
+  get inserts(): number {
+    return this.insertCount;
+  }
+
   insertPending(op: Operation): void {
+    this.insertCount++;
     // Positional: binding by name looks each of the 15 names up again on every insert.
     this.stmts.insert!.run(
       op.id,

@@ -158,6 +158,15 @@ export class OperationsService {
     const existing = repo.findByClientId(body.strategy, body.clientId);
     const requestHash = hashRequest(body);
     if (existing) return this.replay(existing, requestHash);
+    // After each await below, an operation with this client id exists only if another submit
+    // inserted it meanwhile: read it again only then (an indexed read outside a transaction costs
+    // about 13 µs and two file-lock calls).
+    let inserts = repo.inserts;
+    const insertedMeanwhile = (): Operation | undefined => {
+      if (repo.inserts === inserts) return undefined;
+      inserts = repo.inserts;
+      return repo.findByClientId(body.strategy, body.clientId);
+    };
 
     const scales = limits.instruments.get(body.instrument);
     const parsed = scales ? parseAmounts(body, scales.price, scales.size) : undefined;
@@ -191,7 +200,7 @@ export class OperationsService {
     };
 
     // From here to the pending row nothing awaits: check, reservation and write are one step.
-    let again = repo.findByClientId(body.strategy, body.clientId);
+    let again = insertedMeanwhile();
     if (again) return this.replay(again, requestHash);
     let now = clock.now();
     const id = this.nextId(now);
@@ -213,7 +222,7 @@ export class OperationsService {
         }
         throw error;
       }
-      again = repo.findByClientId(body.strategy, body.clientId);
+      again = insertedMeanwhile();
       if (again) {
         global.release(id);
         return this.replay(again, requestHash);
