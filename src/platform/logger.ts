@@ -3,9 +3,9 @@ import { isAbsolute, join } from "node:path";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { configure } from "safe-stable-stringify";
 import winston from "winston";
-import DailyRotateFile from "winston-daily-rotate-file";
 import type { LoggingConfig } from "../config/schema.js";
 import { ConsoleTransport, prettyFormat, type ConsoleStreams } from "./console-transport.js";
+import { BatchedFileTransport } from "./file-transport.js";
 import { LokiTransport } from "./loki-transport.js";
 import { isSecretKey } from "./secrets.js";
 
@@ -254,12 +254,12 @@ export function createLogging(options: LoggingOptions): Logging {
 }
 
 /** JSON lines in `<dir>/opsguard-<UTC date>.log`, then `.1.log`, `.2.log`… past `maxSize`. */
-function createFileTransport(file: LoggingConfig["file"], dataDir: string): DailyRotateFile {
+function createFileTransport(file: LoggingConfig["file"], dataDir: string): BatchedFileTransport {
   const dirname = isAbsolute(file.dir) ? file.dir : join(dataDir, file.dir);
   // Lines carry account ids and amounts: only the service's user may read them. The library
   // would create the folder with the default mode, so make it first (an existing one is kept).
   mkdirSync(dirname, { recursive: true, mode: 0o700 });
-  return new DailyRotateFile({
+  return new BatchedFileTransport({
     dirname,
     filename: "opsguard-%DATE%",
     extension: ".log",
@@ -274,7 +274,7 @@ function createFileTransport(file: LoggingConfig["file"], dataDir: string): Dail
 }
 
 /** Resolves when the file transport has written everything out, or after a bound. */
-function waitForFinish(file: DailyRotateFile, deadlineMs: number): Promise<void> {
+function waitForFinish(file: BatchedFileTransport, deadlineMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, deadlineMs);
     file.once("finish", () => {
