@@ -24,9 +24,10 @@ describe("GET /v1/events", () => {
   afterEach(() => t.close());
 
   it("streams an operation's opening and close, with ids that resume after a reconnect", async () => {
-    const res = await stream(t);
+    const res = await stream(t, "", { "x-request-id": "req-9" });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    expect(res.headers.get("x-request-id")).toBe("req-9");
     const live = new SseReader(res.body!);
     const submitted = (await (await t.call("POST", "/v1/operations", { body: submitBody() })).json()) as {
       id: string;

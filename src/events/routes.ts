@@ -1,3 +1,5 @@
+import { ServerResponse } from "node:http";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { requireRole } from "../http/auth.js";
 import type { AppEnv } from "../http/env.js";
@@ -96,16 +98,23 @@ export function eventRoutes({ streams, strategies, instruments }: EventRoutesDep
       strategies: query.strategy,
       instruments: query.instrument,
     };
-    const body = streams.open(header["last-event-id"] ?? query.lastEventId, filter);
-    return new Response(body, {
-      status: 200,
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache, no-transform",
-        // Tells nginx not to buffer the stream.
-        "x-accel-buffering": "no",
-      },
-    });
+    const afterId = header["last-event-id"] ?? query.lastEventId;
+    const headers: Record<string, string> = {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      // Tells nginx not to buffer the stream.
+      "x-accel-buffering": "no",
+    };
+    const requestId = c.get("requestId");
+    if (requestId) headers["x-request-id"] = requestId;
+    // No bindings at all when the app is called in-process (`app.request`).
+    const outgoing = (c.env as AppEnv["Bindings"] | undefined)?.outgoing;
+    if (outgoing instanceof ServerResponse) {
+      // Served by Node: the events are written to the connection itself.
+      streams.openResponse(outgoing, afterId, filter, headers);
+      return RESPONSE_ALREADY_SENT;
+    }
+    return c.body(streams.open(afterId, filter), 200, headers);
   });
   return app;
 }
