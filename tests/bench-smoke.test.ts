@@ -216,6 +216,25 @@ describe("npm run bench, smoke run", () => {
       );
   }, 60_000);
 
+  it("measures the CPU per event of the event streams, as a web stream and as Node's response (bench/stream-writes.ts)", async () => {
+    dir = tempDir("opsguard-bench-streams-");
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/stream-writes.ts", "1", "5", "1"], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text));
+    const [code] = (await once(child, "exit")) as [number];
+    expect(code, output).toBe(0);
+    for (const condition of ["web stream, 25 ms", "response, 25 ms", "response, 50 ms", "response, 100 ms"]) {
+      expect(output).toMatch(
+        new RegExp(`^${condition} +\\d+ events/s, server [\\d.]+% of a core, [\\d.]+ µs per event$`, "m"),
+      );
+      expect(output).toMatch(new RegExp(`^${condition} +[\\d.]+ µs$`, "m"));
+    }
+  }, 60_000);
+
   it("says what ran in each event-loop gap and how much the process ran (bench/profile-gaps.ts)", () => {
     // Samples 1 ms apart from t = 1,000,000 µs: a busy function, then idle, then a gap of 10 ms
     // in which only 3 samples were taken (the process off the CPU the rest of it).

@@ -53,7 +53,7 @@ async function serveStreams(settings: { maxBufferedBytes: number; cutoffGraceMs:
   registry = createRegistry();
   streams = new EventStreams(
     log as unknown as EventLog,
-    { maxClients: 10, heartbeatMs: 60_000, ...settings },
+    { maxClients: 10, heartbeatMs: 60_000, flushIntervalMs: 25, ...settings },
     createEventMetrics(registry),
   );
   server = createServer((_req, res) => streams.openResponse(res, undefined, {}, HEADERS));

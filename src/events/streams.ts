@@ -14,15 +14,14 @@ export interface StreamSettings {
   heartbeatMs: number;
   /** How long a client that was cut off has to read the reason before its connection is dropped. */
   cutoffGraceMs: number;
+  /**
+   * The shortest time between two writes of live events to the clients. Events committed while
+   * the stream is quiet are written at once; in a busy moment the commits of the interval reach
+   * each client in one write instead of one write per commit: at saturation a commit comes every
+   * few milliseconds, and each write is a syscall per client, the largest cost of the streams.
+   */
+  flushIntervalMs: number;
 }
-
-/**
- * The shortest time between two writes of live events to the clients. Events committed while the
- * stream is quiet are written at once; in a busy moment the commits of the interval reach each
- * client in one write instead of one write per commit: at saturation a commit comes every few
- * milliseconds, and each write is a syscall per client, the largest cost of the streams.
- */
-const FLUSH_INTERVAL_MS = 25;
 
 /** Events read from the database per step of a replay. */
 const REPLAY_PAGE = 500;
@@ -189,7 +188,7 @@ class Client {
  * replayed what it missed from the database, a page at a time and only as fast as it reads, then
  * joins the live events: no gap and no duplicate, across restarts too, since every id is stored
  * with its change. Live events are encoded once for every client that takes them all; a quiet
- * stream is written at once, and a busy one at most once per {@link FLUSH_INTERVAL_MS}.
+ * stream is written at once, and a busy one at most once per `flushIntervalMs`.
  *
  * Written on a pull-driven `ReadableStream` rather than `hono/streaming`'s `streamSSE` (one
  * awaited write per event per client): a busy book commits hundreds of times a second, and a
@@ -485,7 +484,7 @@ export class EventStreams {
     this.metrics.streamEventsSent.inc(sent);
     this.metrics.streamBufferedBytes.set(this.heldBytes);
     if (sent > 0 && this.flushTimer === undefined) {
-      const wait = Math.max(0, this.flushedAt + FLUSH_INTERVAL_MS - performance.now());
+      const wait = Math.max(0, this.flushedAt + this.settings.flushIntervalMs - performance.now());
       this.flushTimer = setTimeout(() => this.flush(), wait);
     }
   }

@@ -1,0 +1,177 @@
+/**
+ * What writing the event streams costs the server, per event, apart from everything else: the
+ * event streams of opsguard (src/events/streams.ts) behind a Hono route served by
+ * @hono/node-server, fed by hand with commits of three events (about 0.75 KB a frame, as an
+ * operation's event) every millisecond, with `clients` clients in a process of their own reading
+ * everything. The server's CPU (user and system, from `process.cpuUsage`) over `seconds`, after
+ * two seconds of warm-up, divided by the events published.
+ *
+ * Each condition runs in a fresh server process, the conditions alternating, `repeats` times:
+ * - `web`: the stream as a web `ReadableStream` piped to the response by @hono/node-server;
+ * - `response`: written to Node's response directly (what `opsguard serve` does), at a flush
+ *   interval (`events.flushIntervalMs`) of 25, 50 and 100 ms.
+ *
+ * Usage: `tsx bench/stream-writes.ts [seconds, 6] [clients, 100] [repeats, 2]`.
+ */
+import { fork, spawn } from "node:child_process";
+import { once } from "node:events";
+import { get } from "node:http";
+import { fileURLToPath } from "node:url";
+import { serve } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { Hono } from "hono";
+import type { EventLog } from "../src/events/log.js";
+import { createEventMetrics } from "../src/events/metrics.js";
+import type { StoredEvent } from "../src/events/model.js";
+import { EventStreams } from "../src/events/streams.js";
+import { createRegistry } from "../src/platform/metrics.js";
+
+const SELF = fileURLToPath(import.meta.url);
+
+/** The parts of an event log the streams use, published by hand. */
+class HandLog {
+  published = 0;
+  private listener: ((events: readonly StoredEvent[]) => void) | undefined;
+  private readonly data = JSON.stringify({
+    operation: { id: "01JD3Z8Q4N5X7W2B6C9F0H1K2M", status: "open", padding: "x".repeat(450) },
+  });
+  subscribe(listener: (events: readonly StoredEvent[]) => void): () => void {
+    this.listener = listener;
+    return () => undefined;
+  }
+  oldestId(): number | null {
+    return null;
+  }
+  keepRecent(): () => void {
+    return () => undefined;
+  }
+  readAfter(): StoredEvent[] {
+    return [];
+  }
+  commit(count: number): void {
+    const events = Array.from({ length: count }, () => ({
+      id: ++this.published,
+      at: Date.now(),
+      kind: "operation.opened" as const,
+      operationId: "01JD3Z8Q4N5X7W2B6C9F0H1K2M",
+      strategy: "trend-follow",
+      instrument: "BTC-USD",
+      data: this.data,
+    }));
+    this.listener?.(events);
+  }
+}
+
+interface Result {
+  condition: string;
+  eventsPerSecond: number;
+  cpuPercent: number;
+  usPerEvent: number;
+}
+
+/** One condition, in this process: serves the streams, starts the clients, measures. */
+async function server(mode: "web" | "response", flushIntervalMs: number, seconds: number, clients: number) {
+  const log = new HandLog();
+  const streams = new EventStreams(
+    log as unknown as EventLog,
+    {
+      maxClients: clients,
+      maxBufferedBytes: 8 << 20,
+      heartbeatMs: 15_000,
+      cutoffGraceMs: 1_000,
+      flushIntervalMs,
+    },
+    createEventMetrics(createRegistry()),
+  );
+  const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
+  const app = new Hono<{ Bindings: { outgoing: import("node:http").ServerResponse } }>();
+  app.get("/", (c) => {
+    if (mode === "response") {
+      streams.openResponse(c.env.outgoing, undefined, {}, headers);
+      return RESPONSE_ALREADY_SENT;
+    }
+    return c.body(streams.open(undefined, {}), 200, headers);
+  });
+  const port = await new Promise<number>((resolve) => {
+    serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve(info.port));
+  });
+  const readers = fork(SELF, ["clients", String(port), String(clients)]);
+  await once(readers, "message");
+  const timer = setInterval(() => log.commit(3), 1);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const fromEvents = log.published;
+  const fromCpu = process.cpuUsage();
+  const fromTime = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1_000));
+  const cpu = process.cpuUsage(fromCpu);
+  const elapsedMs = performance.now() - fromTime;
+  const events = log.published - fromEvents;
+  clearInterval(timer);
+  const cpuMs = (cpu.user + cpu.system) / 1_000;
+  const result: Result = {
+    condition: mode === "web" ? `web stream, ${flushIntervalMs} ms` : `response, ${flushIntervalMs} ms`,
+    eventsPerSecond: Math.round(events / (elapsedMs / 1_000)),
+    cpuPercent: Math.round((cpuMs / elapsedMs) * 1_000) / 10,
+    usPerEvent: Math.round(((cpuMs * 1_000) / events) * 10) / 10,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  readers.kill();
+  streams.close();
+  process.exit(0);
+}
+
+/** The clients, in their own process: connect, read and drop everything. */
+function readClients(port: number, count: number): void {
+  let connected = 0;
+  for (let i = 0; i < count; i++) {
+    get({ port, host: "127.0.0.1", agent: false }, (res) => {
+      res.on("data", () => undefined);
+      if (++connected === count) process.send!("connected");
+    });
+  }
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(process.argv[2] ?? 6);
+  const clients = Number(process.argv[3] ?? 100);
+  const repeats = Number(process.argv[4] ?? 2);
+  const conditions: ["web" | "response", number][] = [
+    ["web", 25],
+    ["response", 25],
+    ["response", 50],
+    ["response", 100],
+  ];
+  const results = new Map<string, Result[]>();
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    for (const [mode, interval] of conditions) {
+      const child = spawn(
+        process.execPath,
+        [...process.execArgv, SELF, "server", mode, String(interval), String(seconds), String(clients)],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
+      await once(child, "exit");
+      const result = JSON.parse(out) as Result;
+      console.log(
+        `${result.condition.padEnd(22)} ${String(result.eventsPerSecond).padStart(6)} events/s, ` +
+          `server ${result.cpuPercent}% of a core, ${result.usPerEvent} µs per event`,
+      );
+      results.set(result.condition, [...(results.get(result.condition) ?? []), result]);
+    }
+  }
+  console.log(`\n${clients} clients; CPU per event, the mean of ${repeats} runs:`);
+  for (const [condition, runs] of results) {
+    const mean = runs.reduce((sum, run) => sum + run.usPerEvent, 0) / runs.length;
+    console.log(`${condition.padEnd(22)} ${mean.toFixed(1)} µs`);
+  }
+}
+
+const [role, ...args] = process.argv.slice(2);
+if (role === "server") {
+  await server(args[0] as "web" | "response", Number(args[1]), Number(args[2]), Number(args[3]));
+} else if (role === "clients") {
+  readClients(Number(args[0]), Number(args[1]));
+} else {
+  await main();
+}
