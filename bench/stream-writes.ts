@@ -15,7 +15,7 @@
  */
 import { fork, spawn } from "node:child_process";
 import { once } from "node:events";
-import { get } from "node:http";
+import { get, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
@@ -84,7 +84,7 @@ async function server(mode: "web" | "response", flushIntervalMs: number, seconds
     createEventMetrics(createRegistry()),
   );
   const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
-  const app = new Hono<{ Bindings: { outgoing: import("node:http").ServerResponse } }>();
+  const app = new Hono<{ Bindings: { outgoing: ServerResponse } }>();
   app.get("/", (c) => {
     if (mode === "response") {
       streams.openResponse(c.env.outgoing, undefined, {}, headers);
