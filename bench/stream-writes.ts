@@ -20,47 +20,17 @@ import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono } from "hono";
-import type { EventLog } from "../src/events/log.js";
+import { HandLog } from "../src/events/hand-log.fixture.js";
 import { createEventMetrics } from "../src/events/metrics.js";
-import type { StoredEvent } from "../src/events/model.js";
 import { EventStreams } from "../src/events/streams.js";
 import { createRegistry } from "../src/platform/metrics.js";
 
 const SELF = fileURLToPath(import.meta.url);
 
-/** The parts of an event log the streams use, published by hand. */
-class HandLog {
-  published = 0;
-  private listener: ((events: readonly StoredEvent[]) => void) | undefined;
-  private readonly data = JSON.stringify({
-    operation: { id: "01JD3Z8Q4N5X7W2B6C9F0H1K2M", status: "open", padding: "x".repeat(450) },
-  });
-  subscribe(listener: (events: readonly StoredEvent[]) => void): () => void {
-    this.listener = listener;
-    return () => undefined;
-  }
-  oldestId(): number | null {
-    return null;
-  }
-  keepRecent(): () => void {
-    return () => undefined;
-  }
-  readAfter(): StoredEvent[] {
-    return [];
-  }
-  commit(count: number): void {
-    const events = Array.from({ length: count }, () => ({
-      id: ++this.published,
-      at: Date.now(),
-      kind: "operation.opened" as const,
-      operationId: "01JD3Z8Q4N5X7W2B6C9F0H1K2M",
-      strategy: "trend-follow",
-      instrument: "BTC-USD",
-      data: this.data,
-    }));
-    this.listener?.(events);
-  }
-}
+/** An operation's event as the streams send it: about 0.75 KB a frame. */
+const DATA = JSON.stringify({
+  operation: { id: "01JD3Z8Q4N5X7W2B6C9F0H1K2M", status: "open", padding: "x".repeat(490) },
+});
 
 interface Result {
   condition: string;
@@ -73,7 +43,7 @@ interface Result {
 async function server(mode: "web" | "response", flushIntervalMs: number, seconds: number, clients: number) {
   const log = new HandLog();
   const streams = new EventStreams(
-    log as unknown as EventLog,
+    log.asEventLog,
     {
       maxClients: clients,
       maxBufferedBytes: 8 << 20,
@@ -97,7 +67,7 @@ async function server(mode: "web" | "response", flushIntervalMs: number, seconds
   });
   const readers = fork(SELF, ["clients", String(port), String(clients)]);
   await once(readers, "message");
-  const timer = setInterval(() => log.commit(3), 1);
+  const timer = setInterval(() => log.commit(3, { data: DATA }), 1);
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   const fromEvents = log.published;
   const fromCpu = process.cpuUsage();

@@ -10,6 +10,21 @@ import { tempDir } from "./harness.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
+/** Runs a bench script with tsx, scratch files in `tmp`; its output, once it has exited with 0. */
+async function runScript(args: string[], tmp: string): Promise<string> {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TMPDIR: tmp },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text));
+  const [code] = (await once(child, "exit")) as [number];
+  expect(code, output).toBe(0);
+  return output;
+}
+
 /** Every phase, as briefly as it can run and still measure something: about a minute. */
 const SMOKE = {
   BENCH_DURATION: "1",
@@ -187,16 +202,7 @@ describe("npm run bench, smoke run", () => {
 
   it("times the statements of a submit and of a close, two commits each (bench/statements.ts)", async () => {
     dir = tempDir("opsguard-bench-statements-");
-    const child = spawn(process.execPath, ["--import", "tsx", "bench/statements.ts", "20"], {
-      cwd: ROOT,
-      env: { ...process.env, TMPDIR: dir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
-    child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text));
-    const [code] = (await once(child, "exit")) as [number];
-    expect(code, output).toBe(0);
+    const output = await runScript(["bench/statements.ts", "20"], dir);
     const [submit, close] = output.split(/^close: /m);
     expect(submit).toMatch(/^submit: +[\d.]+ µs per operation, +[\d.]+ µs of it in statements$/m);
     // The design's commits: the pending row before the execution, the open row before the answer;
@@ -218,15 +224,7 @@ describe("npm run bench, smoke run", () => {
 
   it("measures the CPU per event of the event streams, as a web stream and as Node's response (bench/stream-writes.ts)", async () => {
     dir = tempDir("opsguard-bench-streams-");
-    const child = spawn(process.execPath, ["--import", "tsx", "bench/stream-writes.ts", "1", "5", "1"], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
-    child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text));
-    const [code] = (await once(child, "exit")) as [number];
-    expect(code, output).toBe(0);
+    const output = await runScript(["bench/stream-writes.ts", "1", "5", "1"], dir);
     for (const condition of ["web stream, 25 ms", "response, 25 ms", "response, 50 ms", "response, 100 ms"]) {
       expect(output).toMatch(
         new RegExp(`^${condition} +\\d+ events/s, server [\\d.]+% of a core, [\\d.]+ µs per event$`, "m"),

@@ -1,40 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRegistry } from "../platform/metrics.js";
-import type { EventLog } from "./log.js";
+import { HandLog } from "./hand-log.fixture.js";
 import { createEventMetrics } from "./metrics.js";
-import type { StoredEvent } from "./model.js";
 import { EventStreams } from "./streams.js";
-
-/** The parts of an event log the streams use, published by hand. */
-class HandLog {
-  published = 0;
-  private listener: ((events: readonly StoredEvent[]) => void) | undefined;
-  subscribe(listener: (events: readonly StoredEvent[]) => void): () => void {
-    this.listener = listener;
-    return () => undefined;
-  }
-  oldestId(): number | null {
-    return null;
-  }
-  keepRecent(): () => void {
-    return () => undefined;
-  }
-  readAfter(): StoredEvent[] {
-    return [];
-  }
-  commit(count: number, strategy = "s"): void {
-    const events = Array.from({ length: count }, () => ({
-      id: ++this.published,
-      at: 0,
-      kind: "operation.opened" as const,
-      operationId: "op",
-      strategy,
-      instrument: "i",
-      data: "{}",
-    }));
-    this.listener?.(events);
-  }
-}
 
 /** events.flushIntervalMs, as configured here. */
 const INTERVAL = 40;
@@ -53,7 +21,7 @@ describe("event stream pacing", () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
     log = new HandLog();
     streams = new EventStreams(
-      log as unknown as EventLog,
+      log.asEventLog,
       {
         maxClients: 10,
         maxBufferedBytes: 1 << 20,
@@ -114,8 +82,8 @@ describe("event stream pacing", () => {
     };
 
     // Quiet: the commits of this moment, in one write each.
-    log.commit(1, "a");
-    log.commit(1, "b");
+    log.commit(1, { strategy: "a" });
+    log.commit(1, { strategy: "b" });
     let [a1, a2, b, all] = await next();
     expect(idsIn(a1!)).toEqual([1]);
     expect(a2).toBe(a1);
@@ -124,15 +92,15 @@ describe("event stream pacing", () => {
 
     // Busy: the commits of the interval after a write wait, and go out together, still shared.
     const reads = readers.map((reader) => reader.read());
-    log.commit(1, "a");
+    log.commit(1, { strategy: "a" });
     await vi.advanceTimersByTimeAsync(1);
     expect(idsIn((await reads[0]!).value!)).toEqual([3]);
     expect((await reads[1]!).value).toBe((await reads[0]!).value);
     expect(idsIn((await reads[3]!).value!)).toEqual([3]);
     const [aRead, otherARead, , allRead] = readers.map((reader, i) => (i === 2 ? reads[2]! : reader.read()));
-    log.commit(1, "b");
+    log.commit(1, { strategy: "b" });
     await vi.advanceTimersByTimeAsync(5);
-    log.commit(2, "a");
+    log.commit(2, { strategy: "a" });
     await vi.advanceTimersByTimeAsync(INTERVAL);
     [a1, a2, b, all] = await Promise.all(
       [aRead!, otherARead!, reads[2]!, allRead!].map(async (read) => (await read).value!),

@@ -3,42 +3,12 @@ import { createServer, get, type IncomingMessage, type Server } from "node:http"
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createRegistry, type MetricsRegistry } from "../platform/metrics.js";
-import type { EventLog } from "./log.js";
+import { HandLog } from "./hand-log.fixture.js";
 import { createEventMetrics } from "./metrics.js";
-import type { StoredEvent } from "./model.js";
 import { EventStreams } from "./streams.js";
 
-/** The parts of an event log the streams use, published by hand, each event `padding` bytes long. */
-class HandLog {
-  published = 0;
-  private listener: ((events: readonly StoredEvent[]) => void) | undefined;
-  subscribe(listener: (events: readonly StoredEvent[]) => void): () => void {
-    this.listener = listener;
-    return () => undefined;
-  }
-  oldestId(): number | null {
-    return null;
-  }
-  keepRecent(): () => void {
-    return () => undefined;
-  }
-  readAfter(): StoredEvent[] {
-    return [];
-  }
-  commit(count: number, padding = 0): void {
-    const data = JSON.stringify({ padding: "x".repeat(padding) });
-    const events = Array.from({ length: count }, () => ({
-      id: ++this.published,
-      at: 0,
-      kind: "operation.opened" as const,
-      operationId: "op",
-      strategy: "s",
-      instrument: "i",
-      data,
-    }));
-    this.listener?.(events);
-  }
-}
+/** An event's JSON of about `bytes` bytes. */
+const padded = (bytes: number): string => JSON.stringify({ padding: "x".repeat(bytes) });
 
 const HEADERS = { "content-type": "text/event-stream; charset=utf-8", "x-request-id": "req-1" };
 
@@ -52,7 +22,7 @@ async function serveStreams(settings: { maxBufferedBytes: number; cutoffGraceMs:
   log = new HandLog();
   registry = createRegistry();
   streams = new EventStreams(
-    log as unknown as EventLog,
+    log.asEventLog,
     { maxClients: 10, heartbeatMs: 60_000, flushIntervalMs: 25, ...settings },
     createEventMetrics(registry),
   );
@@ -133,7 +103,7 @@ it("cuts off a client that does not read, drops it after the grace, and gives a 
   // 64 KB events, 16 a commit: a megabyte a commit, as fast as the reader takes them.
   let largestHeld = 0;
   for (let commit = 0; commit < 60 && (await ended("slow_consumer")) === 0; commit++) {
-    log.commit(16, 64 * 1024);
+    log.commit(16, { data: padded(64 * 1024) });
     largestHeld = Math.max(largestHeld, streams.bufferedBytes);
     await until(() => reading.ids.length === log.published, "the reader to keep up");
   }
@@ -147,7 +117,7 @@ it("cuts off a client that does not read, drops it after the grace, and gives a 
     () => new Promise<boolean>((resolve) => server.getConnections((_error, count) => resolve(count === 1))),
     "the stalled connection to be dropped",
   );
-  log.commit(5, 64 * 1024);
+  log.commit(5, { data: padded(64 * 1024) });
   await until(() => reading.ids.length === log.published, "the reader to get the rest");
   expect(reading.ids).toEqual(Array.from({ length: log.published }, (_, i) => i + 1));
   stalled.destroy();
