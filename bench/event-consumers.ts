@@ -11,6 +11,7 @@
  */
 import { createServer, get, type IncomingMessage } from "node:http";
 import { createInterface } from "node:readline";
+import { createGunzip } from "node:zlib";
 
 const endpoints = Number(process.argv[2] ?? 2);
 const webhookEvents: number[] = Array.from({ length: endpoints }, () => 0);
@@ -46,20 +47,22 @@ function openStream(url: string, token: string, index: number, query = ""): Prom
     streamEvents[index] = 0;
     const request = get(
       `${url}/v1/events${query}`,
-      { headers: { authorization: `Bearer ${token}` } },
+      // As a browser's EventSource or fetch asks: a gzip stream where the server offers one.
+      { headers: { authorization: `Bearer ${token}`, "accept-encoding": "gzip" } },
       (res: IncomingMessage) => {
         if (res.statusCode !== 200) {
           reject(new Error(`stream ${index}: ${res.statusCode}`));
           return;
         }
         let carry = "";
-        res.setEncoding("utf8");
-        res.on("data", (text: string) => {
+        const body = res.headers["content-encoding"] === "gzip" ? res.pipe(createGunzip()) : res;
+        body.setEncoding("utf8");
+        body.on("data", (text: string) => {
           const lines = (carry + text).split("\n");
           carry = lines.pop()!;
           for (const line of lines) if (line.startsWith("id: ")) streamEvents[index]! += 1;
         });
-        res.on("end", () => streamsClosed++);
+        body.on("end", () => streamsClosed++);
         resolve();
       },
     );

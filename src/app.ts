@@ -428,7 +428,12 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
   http.route("/", operationRoutes({ service, repo, limits }));
   http.route(
     "/",
-    eventRoutes({ streams, strategies: config.strategies, instruments: Object.keys(config.instruments) }),
+    eventRoutes({
+      streams,
+      gzipStreams: config.events.gzip,
+      strategies: config.strategies,
+      instruments: Object.keys(config.instruments),
+    }),
   );
   http.route("/", riskRoutes({ ledger, limits, service, currency: config.accounting.currency }));
   http.route("/", maintenanceRoutes({ manager: backups, logger }));

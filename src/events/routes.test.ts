@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
 import { SseReader } from "../../tests/sse.js";
+import { acceptsGzip } from "./streams.js";
 
 const stream = async (
   t: TestApp,
@@ -118,5 +119,49 @@ describe("GET /v1/events", () => {
     const ok = await stream(t, "", {}, t.tokens.viewer);
     expect(ok.status).toBe(200);
     await ok.body!.cancel();
+  });
+
+  it("sends a gzip stream to a client that accepts gzip, and a plain one otherwise", async () => {
+    const res = await stream(t, "", { "accept-encoding": "gzip, deflate, br" });
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    expect(res.headers.get("vary")).toBe("accept-encoding");
+    const live = new SseReader(res.body!.pipeThrough(new DecompressionStream("gzip")));
+    const submitted = (await (await t.call("POST", "/v1/operations", { body: submitBody() })).json()) as {
+      id: string;
+    };
+    const [opened] = await live.take(1);
+    expect(opened!.data).toMatchObject({ kind: "operation.opened", operationId: submitted.id });
+    await live.cancel();
+
+    for (const refused of ["gzip;q=0", "deflate", "*"]) {
+      const plain = await stream(t, "", { "accept-encoding": refused });
+      expect(plain.headers.get("content-encoding"), refused).toBeNull();
+      await plain.body!.cancel();
+    }
+  });
+});
+
+describe("GET /v1/events with events.gzip off", () => {
+  it("sends a plain stream even to a client that accepts gzip", async () => {
+    const t = await startTestApp({ events: { gzip: false } });
+    try {
+      const res = await stream(t, "", { "accept-encoding": "gzip" });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-encoding")).toBeNull();
+      await res.body!.cancel();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe("acceptsGzip", () => {
+  it("reads Accept-Encoding: gzip named with a q above 0", () => {
+    expect(acceptsGzip("gzip, deflate, br")).toBe(true);
+    expect(acceptsGzip("br;q=1.0, GZIP;q=0.5")).toBe(true);
+    expect(acceptsGzip("gzip;q=0")).toBe(false);
+    expect(acceptsGzip("gzip; q=0.000")).toBe(false);
+    expect(acceptsGzip("deflate, *")).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
   });
 });

@@ -6,7 +6,7 @@ import type { AppEnv } from "../http/env.js";
 import { AUTH_ERRORS, BEARER, problem } from "../http/openapi.js";
 import { validationHook } from "../http/problem.js";
 import { EVENT_KINDS, type EventFilter } from "./model.js";
-import type { EventStreams } from "./streams.js";
+import { acceptsGzip, type EventStreams } from "./streams.js";
 
 /** An event id as a client sends it back: plain decimal digits. */
 const EventId = z
@@ -83,12 +83,14 @@ function eventsRoute(strategies: readonly string[], instruments: readonly string
 
 export interface EventRoutesDeps {
   streams: EventStreams;
+  /** events.gzip: clients that accept gzip get a gzip stream. */
+  gzipStreams: boolean;
   strategies: readonly string[];
   instruments: readonly string[];
 }
 
 /** `GET /v1/events`: the live event stream. */
-export function eventRoutes({ streams, strategies, instruments }: EventRoutesDeps) {
+export function eventRoutes({ streams, gzipStreams, strategies, instruments }: EventRoutesDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(eventsRoute(strategies, instruments), (c) => {
     const query = c.req.valid("query");
@@ -107,14 +109,17 @@ export function eventRoutes({ streams, strategies, instruments }: EventRoutesDep
     };
     const requestId = c.get("requestId");
     if (requestId) headers["x-request-id"] = requestId;
+    const gzip = gzipStreams && acceptsGzip(c.req.header("accept-encoding"));
+    if (gzipStreams) headers.vary = "accept-encoding";
+    if (gzip) headers["content-encoding"] = "gzip";
     // No bindings at all when the app is called in-process (`app.request`).
     const outgoing = (c.env as AppEnv["Bindings"] | undefined)?.outgoing;
     if (outgoing instanceof ServerResponse) {
       // Served by Node: the events are written to the connection itself.
-      streams.openResponse(outgoing, afterId, filter, headers);
+      streams.openResponse(outgoing, afterId, filter, headers, gzip);
       return RESPONSE_ALREADY_SENT;
     }
-    return c.body(streams.open(afterId, filter), 200, headers);
+    return c.body(streams.open(afterId, filter, gzip), 200, headers);
   });
   return app;
 }

@@ -1,4 +1,6 @@
 import type { ServerResponse } from "node:http";
+import { constants, crc32, deflateRawSync } from "node:zlib";
+import { crc32Combine } from "../platform/crc32-combine.js";
 import { DomainError } from "../platform/errors.js";
 import type { EventLog } from "./log.js";
 import type { EventMetrics, StreamEndReason } from "./metrics.js";
@@ -23,12 +25,25 @@ export interface StreamSettings {
   flushIntervalMs: number;
 }
 
+/** Whether an `Accept-Encoding` header accepts gzip (named, with a q above 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  return header.split(",").some((part) => {
+    const [coding, ...params] = part.split(";").map((piece) => piece.trim().toLowerCase());
+    if (coding !== "gzip") return false;
+    const q = params.find((param) => param.startsWith("q="));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
 /** Events read from the database per step of a replay. */
 const REPLAY_PAGE = 500;
 /** The reconnection delay suggested to EventSource clients, in ms. */
 const RETRY_MS = 2_000;
 
 const encoder = new TextEncoder();
+/** The comment an idle stream is sent. */
+const HEARTBEAT = encoder.encode(": heartbeat\n\n");
 
 /** One SSE frame: the event's id (for Last-Event-ID), its kind as the event name, its JSON. */
 function frameOf(event: StoredEvent): string {
@@ -152,6 +167,29 @@ class WebSink implements Sink {
   }
 }
 
+/** The gzip header: deflate, no name or time, from an unknown system. */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+/** A last, empty deflate block: ends the compressed data before the gzip trailer. */
+const DEFLATE_END = deflateRawSync(Buffer.alloc(0));
+
+/** A chunk compressed for gzip streams, and the CRC-32 of what it holds. */
+interface Compressed {
+  bytes: Buffer;
+  crc: number;
+}
+
+/**
+ * Compresses a chunk on its own: raw deflate at level 1 (the fastest), flushed to a byte boundary
+ * and referring to nothing before it, so the same bytes can follow whatever a client was sent
+ * before. A chunk shared by many clients is compressed once for all of them.
+ */
+function compress(chunk: Uint8Array): Compressed {
+  return {
+    bytes: deflateRawSync(chunk, { level: 1, finishFlush: constants.Z_SYNC_FLUSH }),
+    crc: crc32(chunk),
+  };
+}
+
 /** Where one client's stream stands. */
 class Client {
   /** The id of the last event this client was given (or skipped by its filter). */
@@ -168,12 +206,17 @@ class Client {
   ended = false;
   /** Clients with the same key take the same segments. */
   readonly filterKey: string;
+  /** The CRC-32 and the length (modulo 2^32) of what a gzip client was sent, for the trailer. */
+  crc = 0;
+  size = 0;
 
   constructor(
     readonly sink: Sink,
     readonly filter: EventFilter,
     cursor: number,
     replaying: boolean,
+    /** The stream is gzip: each chunk is sent compressed. */
+    readonly gzip: boolean,
   ) {
     this.cursor = cursor;
     this.replaying = replaying;
@@ -206,6 +249,8 @@ export class EventStreams {
   private flushedAt = -Infinity;
   private closed = false;
   private heldBytes = 0;
+  /** The chunks sent to gzip streams, compressed, by the chunk: a shared chunk is compressed once. */
+  private readonly compressed = new WeakMap<Uint8Array, Compressed>();
   /** Releases the event log's recent events, held while any client is connected. */
   private releaseRecent: (() => void) | undefined;
 
@@ -229,10 +274,11 @@ export class EventStreams {
 
   /**
    * Opens a stream of the events after `afterId` (replayed, then live), or of the events from now
-   * on when `afterId` is undefined, as a web `ReadableStream`. Throws `TOO_MANY_STREAMS` at
-   * `maxClients`, and `VALIDATION_FAILED` for an id beyond the last event recorded.
+   * on when `afterId` is undefined, as a web `ReadableStream`; a gzip stream with `gzip`. Throws
+   * `TOO_MANY_STREAMS` at `maxClients`, and `VALIDATION_FAILED` for an id beyond the last event
+   * recorded.
    */
-  open(afterId: number | undefined, filter: EventFilter): ReadableStream<Uint8Array> {
+  open(afterId: number | undefined, filter: EventFilter, gzip = false): ReadableStream<Uint8Array> {
     const { cursor, first } = this.admit(afterId);
     let client!: Client;
     let sink!: WebSink;
@@ -240,7 +286,7 @@ export class EventStreams {
       {
         start: (controller) => {
           sink = new WebSink(controller);
-          client = this.add(sink, filter, cursor, first);
+          client = this.add(sink, filter, cursor, first, gzip);
         },
         pull: () => {
           // The stream.closed frame was taken: the connection may end now.
@@ -265,10 +311,11 @@ export class EventStreams {
     afterId: number | undefined,
     filter: EventFilter,
     headers: Record<string, string>,
+    gzip = false,
   ): void {
     const { cursor, first } = this.admit(afterId);
     res.writeHead(200, headers);
-    const client = this.add(new ResponseSink(res), filter, cursor, first);
+    const client = this.add(new ResponseSink(res), filter, cursor, first, gzip);
     res.on("drain", () => this.ready(client));
     res.on("close", () => this.end(client, "client"));
   }
@@ -309,13 +356,30 @@ export class EventStreams {
   }
 
   /** Adds a client and sends it its first frame. */
-  private add(sink: Sink, filter: EventFilter, cursor: number, first: string): Client {
-    const client = new Client(sink, filter, cursor, cursor < this.log.published);
+  private add(sink: Sink, filter: EventFilter, cursor: number, first: string, gzip: boolean): Client {
+    const client = new Client(sink, filter, cursor, cursor < this.log.published, gzip);
     this.clients.add(client);
     this.releaseRecent ??= this.log.keepRecent();
     this.metrics.streamClients.set(this.clients.size);
-    if (sink.write(encoder.encode(first))) this.ready(client);
+    const greeting = this.pack(client, encoder.encode(first));
+    if (sink.write(gzip ? Buffer.concat([GZIP_HEADER, greeting]) : greeting)) this.ready(client);
     return client;
+  }
+
+  /**
+   * What to send the client for `chunk`: the chunk itself, or for a gzip stream the chunk
+   * compressed (once for every client that is sent the same chunk), counted into the trailer.
+   */
+  private pack(client: Client, chunk: Uint8Array): Uint8Array {
+    if (!client.gzip) return chunk;
+    let compressed = this.compressed.get(chunk);
+    if (!compressed) {
+      compressed = compress(chunk);
+      this.compressed.set(chunk, compressed);
+    }
+    client.crc = crc32Combine(client.crc, compressed.crc, chunk.length);
+    client.size = (client.size + chunk.length) % 2 ** 32;
+    return compressed.bytes;
   }
 
   /** Ends every stream (reason `shutdown`) and stops the heartbeat. */
@@ -370,7 +434,9 @@ export class EventStreams {
         if (chunk !== "") {
           this.metrics.streamEventsSent.inc(count);
           // Taken at once: the next page after other work has had a turn.
-          if (client.sink.write(encoder.encode(chunk))) setImmediate(() => this.ready(client));
+          if (client.sink.write(this.pack(client, encoder.encode(chunk)))) {
+            setImmediate(() => this.ready(client));
+          }
           return;
         }
         // A filter that skipped a whole page: let other work run before the next one.
@@ -410,7 +476,7 @@ export class EventStreams {
     client.queue = [];
     client.queuedBytes = 0;
     client.waiting = false;
-    if (client.sink.write(chunk)) client.waiting = true;
+    if (client.sink.write(this.pack(client, chunk))) client.waiting = true;
   }
 
   /** Writes to every client that is reading what was published since the last flush. */
@@ -492,7 +558,7 @@ export class EventStreams {
   private beat(): void {
     for (const client of this.clients) {
       if (client.waiting) {
-        client.waiting = client.sink.write(encoder.encode(": heartbeat\n\n"));
+        client.waiting = client.sink.write(this.pack(client, HEARTBEAT));
       }
     }
   }
@@ -505,7 +571,15 @@ export class EventStreams {
     if (client.ended) return;
     const frame = controlFrame("stream.closed", { reason, message, lastEventId: client.cursor });
     this.end(client, reason);
-    client.sink.end(encoder.encode(frame), this.settings.cutoffGraceMs, reason);
+    let last = this.pack(client, encoder.encode(frame));
+    if (client.gzip) {
+      // The gzip stream ends whole: the last deflate block, then the CRC-32 and length of all.
+      const trailer = Buffer.alloc(8);
+      trailer.writeUInt32LE(client.crc, 0);
+      trailer.writeUInt32LE(client.size, 4);
+      last = Buffer.concat([last, DEFLATE_END, trailer]);
+    }
+    client.sink.end(last, this.settings.cutoffGraceMs, reason);
   }
 
   private end(client: Client, reason: StreamEndReason): void {
