@@ -1,9 +1,10 @@
 /**
  * The consumers of phase 11, in a process of their own: webhook endpoints that acknowledge every
  * delivery at once, and event-stream clients that read everything. Driven over stdin/stdout:
- * prints `{"ports":[…]}` once the endpoints listen; on `connect <url> <token> <clients> [query…]`
- * opens the streams (client i with the i-th query, round robin, if any are given)
- * streams and prints `{"connected":n}`; on `counts` prints what each received so far.
+ * prints `{"ports":[…]}` once the endpoints listen; on
+ * `connect <url> <token> <clients> <plain|gzip> [query…]` opens the streams (asking for gzip and
+ * decompressing it with `gzip`; client i with the i-th query, round robin, if any are given) and
+ * prints `{"connected":n}`; on `counts` prints what each received so far.
  *
  * The clients count frames by their `id:` lines instead of parsing each event: a hundred of them
  * share two cores with the server under test, and should cost it as little as a real consumer on
@@ -42,13 +43,13 @@ const ports = await Promise.all(
 );
 process.stdout.write(`${JSON.stringify({ ports })}\n`);
 
-function openStream(url: string, token: string, index: number, query = ""): Promise<void> {
+function openStream(url: string, token: string, index: number, gzip: boolean, query = ""): Promise<void> {
   return new Promise((resolve, reject) => {
     streamEvents[index] = 0;
     const request = get(
       `${url}/v1/events${query}`,
-      // As a browser's EventSource or fetch asks: a gzip stream where the server offers one.
-      { headers: { authorization: `Bearer ${token}`, "accept-encoding": "gzip" } },
+      // With gzip, as a browser's EventSource or fetch asks: a gzip stream where the server offers one.
+      { headers: { authorization: `Bearer ${token}`, ...(gzip ? { "accept-encoding": "gzip" } : {}) } },
       (res: IncomingMessage) => {
         if (res.statusCode !== 200) {
           reject(new Error(`stream ${index}: ${res.statusCode}`));
@@ -73,10 +74,12 @@ function openStream(url: string, token: string, index: number, query = ""): Prom
 createInterface({ input: process.stdin }).on("line", (line) => {
   const [command, ...args] = line.trim().split(" ");
   if (command === "connect") {
-    const [url, token, clients, ...queries] = args as [string, string, string, ...string[]];
+    const [url, token, clients, encoding, ...queries] = args as [string, string, string, string, ...string[]];
     const queryOf = (i: number): string => (queries.length > 0 ? queries[i % queries.length]! : "");
     void Promise.all(
-      Array.from({ length: Number(clients) }, (_, i) => openStream(url, token, i, queryOf(i))),
+      Array.from({ length: Number(clients) }, (_, i) =>
+        openStream(url, token, i, encoding === "gzip", queryOf(i)),
+      ),
     ).then(
       () => process.stdout.write(`${JSON.stringify({ connected: Number(clients) })}\n`),
       (error: unknown) => {

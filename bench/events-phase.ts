@@ -228,7 +228,9 @@ async function loadWithConsumers(
   const before = await consumers.ask("counts");
   // The load's three strategies, one per client in turn, when the clients follow one each.
   const queries = options.eventsFilter === "strategy" ? STRATEGY_QUERIES.join(" ") : "";
-  await consumers.ask(`connect ${target.url} ${target.token} ${options.eventsClients} ${queries}`.trim());
+  await consumers.ask(
+    `connect ${target.url} ${target.token} ${options.eventsClients} ${options.eventsEncoding} ${queries}`.trim(),
+  );
   const consumerCpu = (): number => cpuOf(`/proc/${consumers.pid}/stat`, 11);
   let cpuFrom = 0;
   const window = await loadWindow(target, options, options.durationSec, `ew${r}`, () => {

@@ -66,6 +66,11 @@ export interface BenchOptions {
    * i the i-th of the load's three, as a strategy would follow its own operations). @default all
    */
   eventsFilter: "all" | "strategy";
+  /**
+   * How the clients of phase 11 read their streams: `plain`, or `gzip` (they ask for it, as
+   * browsers and fetch do, and decompress on the benchmark's own cores). @default plain
+   */
+  eventsEncoding: "plain" | "gzip";
   /** Rounds of phase 12, each a server with the firm-wide limits on and one without. */
   globalRounds: number;
   /** Phases to run. @default all */
@@ -141,6 +146,7 @@ const DEFAULTS: BenchOptions = {
   eventsRounds: 3,
   eventsClients: 100,
   eventsFilter: "all",
+  eventsEncoding: "plain",
   globalRounds: 3,
   phases: [...PHASES],
   variants: [],
@@ -176,6 +182,7 @@ const KNOBS = {
   "events-rounds": ["eventsRounds", "number"],
   "events-clients": ["eventsClients", "number"],
   "events-filter": ["eventsFilter", "eventsFilter"],
+  "events-encoding": ["eventsEncoding", "eventsEncoding"],
   "global-rounds": ["globalRounds", "number"],
   only: ["phases", "phases"],
   variants: ["variants", "variants"],
@@ -185,7 +192,7 @@ const KNOBS = {
   dist: ["dist", "string"],
 } as const satisfies Record<string, readonly [keyof BenchOptions, Kind]>;
 
-type Kind = "number" | "list" | "phases" | "variants" | "string" | "eventsFilter";
+type Kind = "number" | "list" | "phases" | "variants" | "string" | "eventsFilter" | "eventsEncoding";
 
 /**
  * Reads the options from `BENCH_<NAME>` variables (`BENCH_DURATION=10`, `BENCH_SCRAPE_SERIES=1000,10000`,
@@ -235,6 +242,9 @@ function parse(raw: string, kind: Kind, name: string): unknown {
       return raw;
     case "eventsFilter":
       if (raw !== "all" && raw !== "strategy") throw new Error(`${name}: ${raw} is neither all nor strategy`);
+      return raw;
+    case "eventsEncoding":
+      if (raw !== "plain" && raw !== "gzip") throw new Error(`${name}: ${raw} is neither plain nor gzip`);
       return raw;
   }
 }

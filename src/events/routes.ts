@@ -40,7 +40,7 @@ function eventsRoute(strategies: readonly string[], instruments: readonly string
     tags: ["events"],
     summary: "Stream operation and account events (Server-Sent Events)",
     description:
-      "Every state change as it is committed: `operation.opened`, `operation.closed`, `operation.failed`, `operation.reconciled`, `trading.state_changed`, `risk.limit_threshold`. Each SSE frame has the event's id, its kind as the event name and its JSON as data. Reconnect with `Last-Event-ID` (EventSource does it by itself) to get exactly the events missed, also across a restart. Without it the stream starts with the next event; `lastEventId=0` replays every event kept. opsguard also sends `stream.gap` (events pruned by `events.retentionHours`) and `stream.closed` (why it ended the stream: `slow_consumer`, `shutdown`).",
+      "Every state change as it is committed: `operation.opened`, `operation.closed`, `operation.failed`, `operation.reconciled`, `trading.state_changed`, `risk.limit_threshold`. Each SSE frame has the event's id, its kind as the event name and its JSON as data. Reconnect with `Last-Event-ID` (EventSource does it by itself) to get exactly the events missed, also across a restart. Without it the stream starts with the next event; `lastEventId=0` replays every event kept. opsguard also sends `stream.gap` (events pruned by `events.retentionHours`) and `stream.closed` (why it ended the stream: `slow_consumer`, `shutdown`). A client that sends `Accept-Encoding: gzip` gets a gzip stream (unless `events.gzip` is off).",
     security: BEARER,
     middleware: [requireRole("viewer")] as const,
     request: {
