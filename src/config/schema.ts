@@ -344,8 +344,8 @@ export const EventsConfig = z.object({
   flushIntervalMs: z.number().int().min(1).max(1_000).default(100),
   /**
    * Compress the streams of clients that accept gzip (`Accept-Encoding`), as browsers and `fetch`
-   * do: what a busy moment writes is compressed once for every client with the same filter, and
-   * each client is sent about a sixth of the bytes. @default true
+   * do: what a busy moment writes is compressed once for every client with the same filter, into
+   * about a tenth of the bytes. @default true
    */
   gzip: z.boolean().default(true),
   /**
