@@ -4,7 +4,7 @@
  * @hono/node-server, fed by hand with commits of three events (about 0.75 KB a frame, as an
  * operation's event) every millisecond, with `clients` clients in a process of their own reading
  * everything. The server's CPU (user and system, from `process.cpuUsage`) over `seconds`, after
- * two seconds of warm-up, divided by the events published.
+ * `warmup` seconds, divided by the events published.
  *
  * Each condition runs in a fresh server process, the conditions alternating, `repeats` times:
  * - `web`: the stream as a web `ReadableStream` piped to the response by @hono/node-server;
@@ -12,7 +12,7 @@
  *   interval (`events.flushIntervalMs`) of 25, 50 and 100 ms;
  * - `gzip`: the same at 100 ms, to clients that accept gzip (`events.gzip`), which decompress.
  *
- * Usage: `tsx bench/stream-writes.ts [seconds, 6] [clients, 100] [repeats, 2]`.
+ * Usage: `tsx bench/stream-writes.ts [seconds, 6] [clients, 100] [repeats, 2] [warmup, 2]`.
  */
 import { fork, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -44,7 +44,7 @@ interface Result {
 /** One condition, in this process: serves the streams, starts the clients, measures. */
 type Mode = "web" | "response" | "gzip";
 
-async function server(mode: Mode, flushIntervalMs: number, seconds: number, clients: number) {
+async function server(mode: Mode, flushIntervalMs: number, seconds: number, clients: number, warmup: number) {
   const log = new HandLog();
   const streams = new EventStreams(
     log.asEventLog,
@@ -79,7 +79,7 @@ async function server(mode: Mode, flushIntervalMs: number, seconds: number, clie
   const readers = fork(SELF, ["clients", String(port), String(clients), mode === "gzip" ? "gzip" : "plain"]);
   await once(readers, "message");
   const timer = setInterval(() => log.commit(3, { data: DATA }), 1);
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await new Promise((resolve) => setTimeout(resolve, warmup * 1_000));
   const fromEvents = log.published;
   const fromCpu = process.cpuUsage();
   const fromTime = performance.now();
@@ -118,6 +118,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 6);
   const clients = Number(process.argv[3] ?? 100);
   const repeats = Number(process.argv[4] ?? 2);
+  const warmup = Number(process.argv[5] ?? 2);
   const conditions: [Mode, number][] = [
     ["web", 25],
     ["response", 25],
@@ -130,7 +131,16 @@ async function main(): Promise<void> {
     for (const [mode, interval] of conditions) {
       const child = spawn(
         process.execPath,
-        [...process.execArgv, SELF, "server", mode, String(interval), String(seconds), String(clients)],
+        [
+          ...process.execArgv,
+          SELF,
+          "server",
+          mode,
+          String(interval),
+          String(seconds),
+          String(clients),
+          String(warmup),
+        ],
         { stdio: ["ignore", "pipe", "inherit"] },
       );
       let out = "";
@@ -153,7 +163,7 @@ async function main(): Promise<void> {
 
 const [role, ...args] = process.argv.slice(2);
 if (role === "server") {
-  await server(args[0] as Mode, Number(args[1]), Number(args[2]), Number(args[3]));
+  await server(args[0] as Mode, Number(args[1]), Number(args[2]), Number(args[3]), Number(args[4]));
 } else if (role === "clients") {
   readClients(Number(args[0]), Number(args[1]), args[2] === "gzip");
 } else {

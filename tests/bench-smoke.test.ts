@@ -224,7 +224,7 @@ describe("npm run bench, smoke run", () => {
 
   it("measures the CPU per event of the event streams, as a web stream and as Node's response (bench/stream-writes.ts)", async () => {
     dir = tempDir("opsguard-bench-streams-");
-    const output = await runScript(["bench/stream-writes.ts", "1", "5", "1"], dir);
+    const output = await runScript(["bench/stream-writes.ts", "0.5", "5", "1", "0.2"], dir);
     for (const condition of [
       "web stream, 25 ms",
       "response, 25 ms",
