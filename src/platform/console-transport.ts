@@ -1,10 +1,7 @@
 // winston's own base class of transports (its `winston.transport` re-export is typed as a namespace).
 import winston from "winston";
 import Transport from "winston-transport";
-
-// triple-beam's keys (winston's own dependency): the formatted line and the level as logged.
-const MESSAGE = Symbol.for("message");
-const LEVEL = Symbol.for("level");
+import { LEVEL, MESSAGE } from "./log-keys.js";
 
 /** Where console lines go: the process's own streams, or a test's. */
 export interface ConsoleStreams {

@@ -4,8 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { BatchedFileTransport, FILE_BATCH_MS, sizeInBytes } from "./file-transport.js";
-
-const MESSAGE = Symbol.for("message");
+import { MESSAGE } from "./log-keys.js";
 
 let dir: string;
 let transport: BatchedFileTransport | undefined;

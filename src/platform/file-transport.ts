@@ -1,8 +1,6 @@
 import { EOL } from "node:os";
 import DailyRotateFile from "winston-daily-rotate-file";
-
-// triple-beam's key (winston's own dependency): the formatted line the transports write.
-const MESSAGE = Symbol.for("message");
+import { MESSAGE } from "./log-keys.js";
 
 /** How long a line may wait to be written with the ones after it. */
 export const FILE_BATCH_MS = 20;

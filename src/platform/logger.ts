@@ -8,11 +8,9 @@ import { ConsoleTransport, prettyFormat, type ConsoleStreams } from "./console-t
 import { BatchedFileTransport } from "./file-transport.js";
 import { LokiTransport } from "./loki-transport.js";
 import { isSecretKey } from "./secrets.js";
+import { MESSAGE } from "./log-keys.js";
 
 export type Logger = winston.Logger;
-
-// triple-beam's key (winston's own dependency): the formatted line the transports write.
-const MESSAGE = Symbol.for("message");
 
 /** Keys whose values never reach a log line. */
 const REDACTED = "[redacted]";

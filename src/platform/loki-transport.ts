@@ -1,9 +1,6 @@
 import { readFileSync } from "node:fs";
 import Transport from "winston-transport";
-
-// triple-beam's keys (winston's own dependency): the formatted line and the level as logged.
-const MESSAGE = Symbol.for("message");
-const LEVEL = Symbol.for("level");
+import { LEVEL, MESSAGE } from "./log-keys.js";
 
 /** What {@link LokiTransport} tells about itself: a level, a message and fields with a stable `event`. */
 export type LokiReport = (
