@@ -101,6 +101,42 @@ describe("EventLog", () => {
     expect(again.readAfter(0, 10).map((e) => e.id)).toEqual([4, 5]);
   });
 
+  it("prunes the oldest events in id order, up to the first one not old enough, a step at a time", async () => {
+    const append = (n: number): void => {
+      for (let i = 0; i < n; i++) commits.write(() => log.append("operation.opened", subject, {}));
+    };
+    const start = clock.now();
+    append(5); // ids 1-5, old
+    clock.advance(10_000);
+    append(2); // ids 6-7, recent
+    clock.advance(-5_000);
+    append(1); // id 8, stamped before 6 and 7 (the clock set back), still recent
+    clock.advance(-20_000);
+    append(1); // id 9, old by its time but after recent ones
+    await commits.durable();
+    const before = start + 1_000; // between the old events and the recent ones
+    expect(commits.write(() => log.prune(before, 3))).toBe(3);
+    expect(log.oldestId()).toBe(4);
+    expect(commits.write(() => log.prune(before, 3))).toBe(2);
+    // Id 9 waits for the recent events before it: pruning stops at the first of them.
+    expect(commits.write(() => log.prune(before, 3))).toBe(0);
+    await commits.durable();
+    expect(log.readAfter(0, 10).map((e) => e.id)).toEqual([6, 7, 8, 9]);
+  });
+
+  it("prunes nothing a batch has not committed yet", async () => {
+    commits.write(() => log.append("operation.opened", subject, {}));
+    await commits.durable();
+    clock.advance(10_000);
+    const pruned = commits.write(() => {
+      log.append("operation.closed", subject, {});
+      return log.prune(clock.now(), 10);
+    });
+    expect(pruned).toBe(1);
+    await commits.durable();
+    expect(log.readAfter(0, 10).map((e) => e.id)).toEqual([2]);
+  });
+
   it("reads the latest events from memory, as handed on, older ones from the database, and pruned ones from neither", async () => {
     const seen: StoredEvent[] = [];
     log.subscribe((events) => seen.push(...events));

@@ -88,9 +88,13 @@ export class EventLog {
     );
     this.oldest = db.prepare("SELECT min(id) AS id FROM events").pluck();
     this.countAfter = db.prepare("SELECT count(*) FROM events WHERE id > ?").pluck();
-    this.pruneBefore = db.prepare(
-      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? AND id <= ? ORDER BY id LIMIT ?)",
-    );
+    // The oldest `limit` events up to the first one not older than `before`: a range of ids from
+    // the start of the table, read in id order without an index on the time. An event stamped
+    // earlier than one before it (the clock set back) waits for those to go first.
+    this.pruneBefore = db.prepare(`
+      WITH head AS (SELECT id, at FROM events WHERE id <= :published ORDER BY id LIMIT :limit)
+      DELETE FROM events
+      WHERE id < coalesce((SELECT min(id) FROM head WHERE at >= :before), (SELECT max(id) + 1 FROM head), 0)`);
     // Everything in the table at start is committed.
     this.lastPublished = Number(db.prepare("SELECT coalesce(max(id), 0) FROM events").pluck().get());
     commits.beforeCommit(() => {
@@ -217,7 +221,7 @@ export class EventLog {
    * many. Call it in `commits.write`.
    */
   prune(before: number, limit: number): number {
-    const pruned = this.pruneBefore.run(before, this.lastPublished, limit).changes;
+    const pruned = this.pruneBefore.run({ before, published: this.lastPublished, limit }).changes;
     if (pruned > 0) {
       // What is pruned is no longer read, from memory either.
       const oldest = this.oldestId();

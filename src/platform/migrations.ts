@@ -221,4 +221,31 @@ export const MIGRATIONS: readonly Migration[] = [
     updated_at    INTEGER NOT NULL
   ) STRICT;
   `,
+  // Fewer pages written per commit (each is a WAL frame of its own). The audit log gives each
+  // entry its seq itself and is append-only, so AUTOINCREMENT only cost an update of
+  // sqlite_sequence in every commit with an entry: the table is rebuilt without it (the same rows
+  // and hashes). Old events are pruned oldest first by id, which needs no index on their time.
+  `
+  CREATE TABLE audit_log_rebuilt (
+    seq       INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT,
+    details   TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO audit_log_rebuilt (seq, at, actor, action, target, details, prev_hash, hash)
+    SELECT seq, at, actor, action, target, details, prev_hash, hash FROM audit_log;
+  DROP TABLE audit_log;
+  ALTER TABLE audit_log_rebuilt RENAME TO audit_log;
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE INDEX audit_log_trading_state ON audit_log (at) WHERE action = 'trading.state';
+
+  DROP INDEX events_at;
+  `,
 ];
