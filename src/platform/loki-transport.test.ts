@@ -109,6 +109,28 @@ describe("pushing to Loki", () => {
     expect(loki.lines().map((l) => l.line.i)).toEqual([...Array(12).keys()]);
   });
 
+  it("delivers every character of a line exactly, each level's lines in order in its own stream", async () => {
+    const loki = await startLoki();
+    cleanups.push(() => loki.close());
+    const { transport, logger } = lokiLogger(loki.url, { batchIntervalMs: 60_000 });
+    const texts = ['quote " and \\ backslash', "new\nline\ttab \u0001", "é 日本 🚀", "</script>", ""];
+    texts.forEach((text, i) => (i % 2 === 0 ? logger.info(text, { i }) : logger.warn(text, { i })));
+    await transport.flush(5_000);
+
+    expect(loki.pushes).toHaveLength(1);
+    const streams = loki.pushes[0]!.streams;
+    expect(streams.map((s) => s.stream.level)).toEqual(["info", "warn"]);
+    const messages = streams.map((s) =>
+      s.values.map(([, line]) => (JSON.parse(line) as { msg: string }).msg),
+    );
+    expect(messages).toEqual([
+      [texts[0], texts[2], texts[4]],
+      [texts[1], texts[3]],
+    ]);
+    const times = streams.flatMap((s) => s.values.map(([ns]) => BigInt(ns)));
+    expect(new Set(times).size).toBe(texts.length);
+  });
+
   it("pushes what waits every batchIntervalMs", async () => {
     const loki = await startLoki();
     cleanups.push(() => loki.close());
