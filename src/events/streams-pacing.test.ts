@@ -111,4 +111,66 @@ describe("event stream pacing", () => {
     expect(idsIn(all!)).toEqual([4, 5, 6]);
     for (const reader of readers) await reader.cancel();
   });
+
+  it("writes a flush ten clients a turn, so that other work runs between", async () => {
+    const many = new EventStreams(
+      log.asEventLog,
+      {
+        maxClients: 30,
+        maxBufferedBytes: 1 << 20,
+        heartbeatMs: 60_000,
+        cutoffGraceMs: 1_000,
+        flushIntervalMs: INTERVAL,
+      },
+      createEventMetrics(createRegistry()),
+    );
+    const readers = Array.from({ length: 25 }, () => many.open(undefined, {}).getReader());
+    for (const reader of readers) await reader.read(); // the greetings
+    const readAll = () => readers.map((reader) => reader.read());
+    // A first commit goes out at once; the next waits for the flush.
+    const first = readAll();
+    log.commit(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all(first);
+    const second = readAll();
+    await vi.advanceTimersByTimeAsync(1);
+    log.commit(1);
+    const perClient = many.bufferedBytes / readers.length;
+    expect(perClient).toBeGreaterThan(0);
+
+    vi.advanceTimersByTime(INTERVAL); // the flush's first turn, and nothing after it
+    expect(many.bufferedBytes).toBe(15 * perClient);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(many.bufferedBytes).toBe(5 * perClient);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(many.bufferedBytes).toBe(0);
+    for (const read of await Promise.all(second)) expect(idsIn(read.value!)).toEqual([2]);
+    many.close();
+  });
+
+  it("writes every client at once when it stops, before telling them why", async () => {
+    const many = new EventStreams(
+      log.asEventLog,
+      {
+        maxClients: 30,
+        maxBufferedBytes: 1 << 20,
+        heartbeatMs: 60_000,
+        cutoffGraceMs: 1_000,
+        flushIntervalMs: INTERVAL,
+      },
+      createEventMetrics(createRegistry()),
+    );
+    const readers = Array.from({ length: 25 }, () => many.open(undefined, {}).getReader());
+    for (const reader of readers) await reader.read(); // the greetings
+    const first = readers.map((reader) => reader.read());
+    log.commit(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all(first);
+    const second = readers.map((reader) => reader.read());
+    await vi.advanceTimersByTimeAsync(1);
+    log.commit(1);
+    many.close();
+    expect(many.bufferedBytes).toBe(0);
+    for (const read of await Promise.all(second)) expect(idsIn(read.value!)).toEqual([2]);
+  });
 });

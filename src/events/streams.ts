@@ -38,6 +38,12 @@ export function acceptsGzip(header: string | undefined): boolean {
 
 /** Events read from the database per step of a replay. */
 const REPLAY_PAGE = 500;
+/**
+ * Clients written per turn of a flush. At a few thousand events a second, a flush writes each of
+ * a hundred clients a few hundred kilobytes: in one turn that held every request behind it for
+ * tens of milliseconds.
+ */
+const FLUSH_SLICE = 10;
 /** The reconnection delay suggested to EventSource clients, in ms. */
 const RETRY_MS = 2_000;
 
@@ -389,7 +395,7 @@ export class EventStreams {
     this.heartbeat = undefined;
     // What was published before the stop reaches the clients before they are told.
     clearTimeout(this.flushTimer);
-    this.flush();
+    this.flush(false);
     for (const client of [...this.clients]) {
       this.finish(client, "shutdown", "opsguard is stopping; reconnect with Last-Event-ID");
     }
@@ -479,14 +485,34 @@ export class EventStreams {
     if (client.sink.write(this.pack(client, chunk))) client.waiting = true;
   }
 
-  /** Writes to every client that is reading what was published since the last flush. */
-  private flush(): void {
+  /**
+   * Writes to every client that is reading what was published since the last flush,
+   * {@link FLUSH_SLICE} clients a turn unless `sliced` is false (at shutdown).
+   */
+  private flush(sliced = true): void {
     this.flushTimer = undefined;
     this.flushedAt = performance.now();
     const shared = new Map<Segment, { last: Segment; length: number; chunk: Uint8Array }>();
-    for (const client of this.clients)
-      if (client.waiting && client.queue.length > 0) this.write(client, shared);
+    this.flushSlice([...this.clients], 0, sliced ? FLUSH_SLICE : Number.POSITIVE_INFINITY, shared);
+  }
+
+  /**
+   * One turn of a flush. A client published to meanwhile takes what came since with the rest, in
+   * the same write; one that left, or stopped reading, meanwhile is skipped.
+   */
+  private flushSlice(
+    clients: readonly Client[],
+    from: number,
+    count: number,
+    shared: Map<Segment, { last: Segment; length: number; chunk: Uint8Array }>,
+  ): void {
+    const to = Math.min(from + count, clients.length);
+    for (let i = from; i < to; i++) {
+      const client = clients[i]!;
+      if (!client.ended && client.waiting && client.queue.length > 0) this.write(client, shared);
+    }
     this.metrics.streamBufferedBytes.set(this.heldBytes);
+    if (to < clients.length && !this.closed) setImmediate(() => this.flushSlice(clients, to, count, shared));
   }
 
   private publish(events: readonly StoredEvent[]): void {
