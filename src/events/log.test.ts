@@ -105,6 +105,7 @@ describe("EventLog", () => {
     const append = (n: number): void => {
       for (let i = 0; i < n; i++) commits.write(() => log.append("operation.opened", subject, {}));
     };
+    expect(commits.write(() => log.prune(clock.now(), 3))).toBe(0); // nothing to prune
     const start = clock.now();
     append(5); // ids 1-5, old
     clock.advance(10_000);
