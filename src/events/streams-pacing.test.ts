@@ -6,6 +6,13 @@ import { EventStreams } from "./streams.js";
 
 /** events.flushIntervalMs, as configured here. */
 const INTERVAL = 40;
+const SETTINGS = {
+  maxClients: 10,
+  maxBufferedBytes: 1 << 20,
+  heartbeatMs: 60_000,
+  cutoffGraceMs: 1_000,
+  flushIntervalMs: INTERVAL,
+};
 
 const idsIn = (chunk: Uint8Array): number[] =>
   [
@@ -20,17 +27,7 @@ describe("event stream pacing", () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
     log = new HandLog();
-    streams = new EventStreams(
-      log.asEventLog,
-      {
-        maxClients: 10,
-        maxBufferedBytes: 1 << 20,
-        heartbeatMs: 60_000,
-        cutoffGraceMs: 1_000,
-        flushIntervalMs: INTERVAL,
-      },
-      createEventMetrics(createRegistry()),
-    );
+    streams = new EventStreams(log.asEventLog, SETTINGS, createEventMetrics(createRegistry()));
   });
   afterEach(() => {
     streams.close();
@@ -112,30 +109,31 @@ describe("event stream pacing", () => {
     for (const reader of readers) await reader.cancel();
   });
 
-  it("writes a flush ten clients a turn, so that other work runs between", async () => {
+  /**
+   * `count` clients of a stream made busy: a first commit went out at once, a second waits for
+   * the flush. Returns the streams, and each client's read of the second commit.
+   */
+  async function busyClients(count: number) {
     const many = new EventStreams(
       log.asEventLog,
-      {
-        maxClients: 30,
-        maxBufferedBytes: 1 << 20,
-        heartbeatMs: 60_000,
-        cutoffGraceMs: 1_000,
-        flushIntervalMs: INTERVAL,
-      },
+      { ...SETTINGS, maxClients: count + 5 },
       createEventMetrics(createRegistry()),
     );
-    const readers = Array.from({ length: 25 }, () => many.open(undefined, {}).getReader());
+    const readers = Array.from({ length: count }, () => many.open(undefined, {}).getReader());
     for (const reader of readers) await reader.read(); // the greetings
-    const readAll = () => readers.map((reader) => reader.read());
-    // A first commit goes out at once; the next waits for the flush.
-    const first = readAll();
+    const first = readers.map((reader) => reader.read());
     log.commit(1);
     await vi.advanceTimersByTimeAsync(1);
     await Promise.all(first);
-    const second = readAll();
+    const second = readers.map((reader) => reader.read());
     await vi.advanceTimersByTimeAsync(1);
     log.commit(1);
-    const perClient = many.bufferedBytes / readers.length;
+    return { many, second };
+  }
+
+  it("writes a flush ten clients a turn, so that other work runs between", async () => {
+    const { many, second } = await busyClients(25);
+    const perClient = many.bufferedBytes / 25;
     expect(perClient).toBeGreaterThan(0);
 
     vi.advanceTimersByTime(INTERVAL); // the flush's first turn, and nothing after it
@@ -149,26 +147,7 @@ describe("event stream pacing", () => {
   });
 
   it("writes every client at once when it stops, before telling them why", async () => {
-    const many = new EventStreams(
-      log.asEventLog,
-      {
-        maxClients: 30,
-        maxBufferedBytes: 1 << 20,
-        heartbeatMs: 60_000,
-        cutoffGraceMs: 1_000,
-        flushIntervalMs: INTERVAL,
-      },
-      createEventMetrics(createRegistry()),
-    );
-    const readers = Array.from({ length: 25 }, () => many.open(undefined, {}).getReader());
-    for (const reader of readers) await reader.read(); // the greetings
-    const first = readers.map((reader) => reader.read());
-    log.commit(1);
-    await vi.advanceTimersByTimeAsync(1);
-    await Promise.all(first);
-    const second = readers.map((reader) => reader.read());
-    await vi.advanceTimersByTimeAsync(1);
-    log.commit(1);
+    const { many, second } = await busyClients(25);
     many.close();
     expect(many.bufferedBytes).toBe(0);
     for (const read of await Promise.all(second)) expect(idsIn(read.value!)).toEqual([2]);
