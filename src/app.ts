@@ -492,7 +492,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): Opsguar
       await global?.start({ live: () => service.live(), get: (id) => repo.get(id) });
       ready = true;
       if (config.backup.enabled) schedule = startMaintenance(backups, config.backup, logger);
-      security.start(config.security.schedule);
+      security.start(config.security.schedule, schedule?.firstBackup);
       systemSampler.start();
       reports.start(config.reports.schedule);
       if (!inMemory) checkpointer.start();

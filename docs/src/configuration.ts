@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import { stringify as toYaml } from "yaml";
 import { z } from "zod";
+import { RESERVED_ENV } from "../../src/config/load.js";
 import { Config } from "../../src/config/schema.js";
 import { describeType, type JsonSchema } from "./json-schema.js";
 import { code, table } from "./markdown.js";
@@ -64,7 +65,10 @@ from the zod schema, meanings from the JSDoc comment above each key. Do not edit
   is listed below. Values are read as YAML, so a whole section takes YAML or JSON
   (\`OPSGUARD_RISK_MAX_EXPOSURE='{total: 500000, perInstrument: 200000}'\`), and a section's variable
   is applied before the variables of its keys. \`instruments\`, whose keys are names you choose, is
-  set whole. A misspelt \`OPSGUARD_*\` variable is an error, not silently ignored.
+  set whole. A misspelt \`OPSGUARD_*\` variable is an error, not silently ignored. Not keys:
+${Object.entries(RESERVED_ENV)
+  .map(([name, meaning]) => `  \`${name}\`, ${meaning}`)
+  .join(";\n")}.
 - **OpenTelemetry's variables** name the traces endpoint when \`telemetry.traces.endpoint\` does not:
   \`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\` as it is, or \`OTEL_EXPORTER_OTLP_ENDPOINT\` plus
   \`/v1/traces\`, as the OTLP specification says. \`OTEL_TRACES_EXPORTER=none\` turns traces off, and

@@ -252,6 +252,15 @@ describe("loadConfig: OPSGUARD_* overrides", () => {
     expect(problems).toEqual(["OPSGUARD_SERVER_PROT: not a configuration key"]);
   });
 
+  it("takes neither OPSGUARD_CONFIG nor a token kept in OPSGUARD_TOKEN for a misspelt key", () => {
+    // The first session of the README exports OPSGUARD_TOKEN, then runs `opsguard report` from that shell.
+    const { config } = loadConfig({ env: { OPSGUARD_TOKEN: "og_abc_def" } });
+    expect(config.server.port).toBe(8080);
+    expect(loadProblems({ env: { OPSGUARD_TOKENS: "x" } })).toEqual([
+      "OPSGUARD_TOKENS: not a configuration key",
+    ]);
+  });
+
   it("reports a value that is not valid YAML with its variable", () => {
     expect(loadProblems({ env: { OPSGUARD_SERVER: "{port: [" } })).toEqual([
       expect.stringMatching(/^OPSGUARD_SERVER: .+/),

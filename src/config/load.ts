@@ -6,8 +6,15 @@ import { Config } from "./schema.js";
 /** The file read when neither `--config` nor `OPSGUARD_CONFIG` names one. */
 export const DEFAULT_CONFIG_PATH = "opsguard.yaml";
 const ENV_PREFIX = "OPSGUARD_";
-/** Variables with the prefix that are not config keys. */
-const RESERVED_ENV = new Set(["OPSGUARD_CONFIG"]);
+/**
+ * Variables with the prefix that are not config keys, and what each is for. `OPSGUARD_TOKEN` is
+ * where the docs keep an API token for curl (`export OPSGUARD_TOKEN=$(cat data/admin-token)`):
+ * every command started from that shell sees it, and must not take it for a misspelt key.
+ */
+export const RESERVED_ENV: Readonly<Record<string, string>> = {
+  OPSGUARD_CONFIG: "the configuration file to read",
+  OPSGUARD_TOKEN: "an API token kept in the shell for curl and clients, which opsguard does not read",
+};
 
 /** Every problem found while loading configuration, each with the key it concerns. */
 export class ConfigError extends Error {
@@ -80,7 +87,7 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv)
   const keys = envKeyIndex();
   const overrides: { name: string; value: string; path: string[] }[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name) || value === undefined) continue;
+    if (!name.startsWith(ENV_PREFIX) || Object.hasOwn(RESERVED_ENV, name) || value === undefined) continue;
     const path = keys.get(name.slice(ENV_PREFIX.length));
     if (!path) problems.push(`${name}: not a configuration key`);
     else overrides.push({ name, value, path });

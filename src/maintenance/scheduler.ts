@@ -10,6 +10,11 @@ export interface MaintenanceSchedule {
   stop(): void;
   /** The next time each scheduled kind runs. */
   next(): Partial<Record<MaintenanceKind, Date | null>>;
+  /**
+   * Settles (never rejects) when the backup taken at start of a fresh install has finished, or at
+   * once when none was taken: what should judge the backups only after it waits for this.
+   */
+  firstBackup: Promise<void>;
 }
 
 /**
@@ -58,6 +63,7 @@ export function scheduleMaintenance(
   return {
     stop: () => jobs.forEach((job) => job.stop()),
     next: () => Object.fromEntries([...jobs].map(([kind, job]) => [kind, job.nextRun()])),
+    firstBackup: Promise.resolve(),
   };
 }
 
@@ -73,8 +79,10 @@ export function startMaintenance(
 ): MaintenanceSchedule {
   const schedule = scheduleMaintenance(manager, config.schedule, logger);
   if (manager.runs.summary("backup").lastSuccess === undefined && config.schedule.backup !== "off") {
+    let backedUp!: () => void;
+    schedule.firstBackup = new Promise((resolve) => (backedUp = resolve));
     void (async () => {
-      const backup = await manager.backup("start").done;
+      const backup = await manager.backup("start").done.finally(backedUp);
       if (backup.status !== "succeeded") return;
       if (config.schedule.drill !== "off" && manager.runs.summary("drill").last === undefined) {
         await manager.drill("start").done;
@@ -83,6 +91,7 @@ export function startMaintenance(
         await manager.check("start").done;
       }
     })().catch((error: unknown) => {
+      backedUp();
       // Another run may hold the lock (the CLI): the schedule takes it from here.
       logger.info(`first backup not started: ${(error as Error).message}`, {
         event: "maintenance.skipped",

@@ -206,6 +206,24 @@ describe("SecurityChecker", () => {
     expect(report.results.find((r) => r.id === "OG-INT-002")?.status).toBe("ok");
   });
 
+  it("at start, runs the checks only once the first backup of a fresh install has finished", async () => {
+    let backedUp!: () => void;
+    const firstBackup = new Promise<void>((resolve) => (backedUp = resolve));
+    checker.start({ quick: "off", checks: "0 0 1 1 *" }, firstBackup);
+    await vi.waitFor(() => expect(audits.map((entry) => entry.action)).toEqual(["security.baseline"]), {
+      timeout: 10_000,
+    });
+    // A run asked for meanwhile is a run of its own, not the one at start joined.
+    expect((await checker.run("api")).trigger).toBe("api");
+    backedUp();
+    await vi.waitFor(() => expect(checker.latest()?.trigger).toBe("start"), { timeout: 10_000 });
+    expect(audits.map((entry) => entry.action)).toEqual([
+      "security.baseline",
+      "security.check",
+      "security.check",
+    ]);
+  });
+
   it("stops npm audit under way when it stops, and drops that run's results", async () => {
     // A registry on loopback that takes the request and never answers.
     let asked!: () => void;

@@ -166,9 +166,10 @@ export class SecurityChecker {
   /**
    * Runs the checks on their schedules: each also at once, and the integrity baseline is recorded
    * first when there is none (what is installed at the first start is trusted). "off" runs
-   * nothing.
+   * nothing. The run at start waits for `after` (the first backup of a fresh install), so that it
+   * does not report a backup missing that is being taken.
    */
-  start(schedule: { quick: string; checks: string }): void {
+  start(schedule: { quick: string; checks: string }, after: Promise<void> = Promise.resolve()): void {
     const { logger } = this.options;
     this.scheduled = { checks: schedule.checks !== "off", quick: schedule.quick !== "off" };
     const failed = (what: string) => (error: unknown) =>
@@ -178,12 +179,15 @@ export class SecurityChecker {
       });
     if (schedule.checks !== "off") {
       const full = (trigger: string) => () => void this.run(trigger).catch(failed("the security checks"));
-      void this.baselineIfMissing().catch(failed("recording the integrity baseline")).then(full("start"));
+      void this.baselineIfMissing()
+        .catch(failed("recording the integrity baseline"))
+        .then(() => after)
+        .then(full("start"));
       this.jobs.push(new Cron(schedule.checks, { protect: true }, full("schedule")));
     }
     if (schedule.quick !== "off") {
       const quick = () => void this.runQuick().catch(failed("the quick security checks"));
-      if (schedule.checks === "off") quick();
+      if (schedule.checks === "off") void after.then(quick);
       this.jobs.push(new Cron(schedule.quick, { protect: true }, quick));
     }
   }
