@@ -59,7 +59,9 @@ describe("opsguard backup (the CLI)", () => {
     const beside = join(dir, "restored");
     const restored = run(["restore", "--to", beside]);
     expect(restored.status, restored.stderr).toBe(0);
-    expect(restored.stdout).toContain(`start opsguard on it with OPSGUARD_DATA_DIR=${beside}`);
+    expect(restored.stdout).toContain(
+      `start a copy on it (its own port, no backups of its own): OPSGUARD_DATA_DIR=${beside} OPSGUARD_SERVER_PORT=8081 OPSGUARD_BACKUP_ENABLED=false opsguard serve\n`,
+    );
     expect(readdirSync(beside).sort()).toEqual(["manifest.json", "opsguard.db"]);
 
     // A folder that already holds a database is never overwritten.

@@ -109,7 +109,7 @@ export function renderConfigurationReference(): string {
     );
   }
 
-  const secretKeys = entries.filter((e) => e.path.at(-1)?.endsWith("File")).map((e) => code(keyOf(e)));
+  const secretKeys = entries.flatMap((e) => secretFileKeys(e).map(code));
   const out = [INTRO.replace("SECRET_KEYS", secretKeys.join(", "))];
   for (const [section, members] of groupBySection(entries)) {
     out.push(section === "" ? "### Top-level keys" : `### ${code(section)}`);
@@ -130,6 +130,18 @@ export function renderConfigurationReference(): string {
     }
   }
   return `${out.join("\n\n")}\n`;
+}
+
+/**
+ * The keys of an entry that name a secret's file (ending in `File`): the entry itself, or in a
+ * list of mappings (`webhooks.endpoints`), each item's such keys, as `<list>[].<key>`.
+ */
+function secretFileKeys(entry: Entry): string[] {
+  if (entry.path.at(-1)?.endsWith("File")) return [keyOf(entry)];
+  const item = entry.schema.type === "array" ? entry.schema.items : undefined;
+  return Object.keys(item?.properties ?? {})
+    .filter((name) => name.endsWith("File"))
+    .map((name) => `${keyOf(entry)}[].${name}`);
 }
 
 /** Every key of the schema, in schema order, with its JSON Schema. */

@@ -82,7 +82,7 @@ export async function runBackupCommand(
       if (result.replaced) output.out(`the files it replaced: ${result.replaced}`);
       output.out(
         args.to && !result.replaced
-          ? `start opsguard on it with OPSGUARD_DATA_DIR=${args.to}${result.config ? ` --config ${result.config}` : ""}`
+          ? `start a copy on it (its own port, no backups of its own): OPSGUARD_DATA_DIR=${args.to} OPSGUARD_SERVER_PORT=8081 OPSGUARD_BACKUP_ENABLED=false opsguard serve${result.config ? ` --config ${result.config}` : ""}`
           : "start opsguard: it recovers from the restored state as after a crash",
       );
       return 0;

@@ -2,6 +2,8 @@ import { serve, type ServerType } from "@hono/node-server";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../../tests/harness.js";
 import { createSilentLogger } from "../platform/logger.js";
+import { Config } from "../config/schema.js";
+import { demoConfig } from "./profile.js";
 import { DemoStrategy } from "./strategy.js";
 
 describe("the demo strategy", () => {
@@ -10,6 +12,28 @@ describe("the demo strategy", () => {
   afterEach(async () => {
     await new Promise((resolve) => server.close(resolve));
     await t.close();
+  });
+
+  it("breaks the rate limit with its bursts, under the demo's own interval between operations", async () => {
+    const { minOperationIntervalMs, maxSubmitRate } = demoConfig(Config.parse({})).risk;
+    t = await startTestApp({ risk: { minOperationIntervalMs, maxSubmitRate } });
+    const port = await new Promise<number>((resolve) => {
+      server = serve({ fetch: t.app.http.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
+        resolve(info.port),
+      );
+    });
+    const strategy = new DemoStrategy({
+      baseUrl: `http://127.0.0.1:${port}`,
+      token: t.tokens.admin,
+      executor: t.app.executor,
+      limits: t.app.limits,
+      logger: createSilentLogger(),
+      // Every draw below the burst's chance: this step is a burst.
+      random: () => 0.005,
+    });
+    await strategy.step();
+    const rejections = await t.app.registry.getSingleMetricAsString("opsguard_risk_rejections_total");
+    expect(rejections).toMatch(/reason="RATE_LIMITED"} [1-9]/);
   });
 
   it("learns its open operations and the trading state from the event stream, without polling", async () => {

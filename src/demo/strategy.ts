@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Executor } from "../execution/executor.js";
 import { EventFollower, type OpsguardEvent } from "./event-follower.js";
 import { formatFixed } from "../platform/fixed-point.js";
@@ -114,22 +115,39 @@ export class DemoStrategy {
       await this.call("POST", `/v1/operations/${[...this.open].at(-1)!}/close`, {});
       return;
     }
-    if (random() < 0.03) {
-      // A burst from one strategy, faster than its token bucket refills: RATE_LIMITED.
-      const strategy = [...this.options.limits.strategies][0]!;
-      await Promise.all(Array.from({ length: 8 }, () => this.submit(random, strategy)));
+    if (random() < 0.01) {
+      await this.burst(random);
       return;
     }
     await this.submit(random);
   }
 
-  private async submit(random: () => number, only?: string): Promise<void> {
+  /**
+   * Submits from one strategy faster than its token bucket refills, so that some are refused with
+   * `RATE_LIMITED`. The bucket counts accepted submits only, and `risk.minOperationIntervalMs`
+   * refuses a second submit on an instrument within the interval first: so the burst comes in
+   * waves of one submit per instrument, each wave after the interval, until more have been
+   * accepted than the bucket holds.
+   */
+  private async burst(random: () => number): Promise<void> {
+    const { limits } = this.options;
+    const strategy = [...limits.strategies][0]!;
+    const waves = Math.ceil((limits.maxSubmitRate.burst * 2) / limits.instruments.size) + 1;
+    for (let wave = 0; wave < waves; wave++) {
+      if (wave > 0) await sleep(limits.minOperationIntervalMs + 20);
+      await Promise.all(
+        [...limits.instruments.keys()].map((instrument) => this.submit(random, strategy, instrument)),
+      );
+    }
+  }
+
+  private async submit(random: () => number, onlyStrategy?: string, onlyInstrument?: string): Promise<void> {
     const { limits, executor } = this.options;
     const strategies = [...limits.strategies];
     const patterns = [...limits.patterns];
     const instruments = [...limits.instruments.keys()];
-    const strategy = only ?? strategies[Math.floor(random() * strategies.length)]!;
-    const instrument = instruments[Math.floor(random() * instruments.length)]!;
+    const strategy = onlyStrategy ?? strategies[Math.floor(random() * strategies.length)]!;
+    const instrument = onlyInstrument ?? instruments[Math.floor(random() * instruments.length)]!;
     const scales = limits.instruments.get(instrument)!;
     const patternIndex = Math.floor(random() * patterns.length);
     // Some operations are patient: exits far away and a short time limit, so they time out.

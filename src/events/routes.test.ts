@@ -103,6 +103,7 @@ describe("GET /v1/events", () => {
       ["?lastEventId=1e3", {}, "query.lastEventId"],
       ["", { "last-event-id": "-1" }, "header.last-event-id"],
       ["", { "last-event-id": "999999" }, "header.last-event-id"],
+      ["?lastEventId=999999", {}, "query.lastEventId"],
     ];
     for (const [query, headers, path] of cases) {
       const res = await stream(t, query, headers);

@@ -6,7 +6,7 @@ import type { AppEnv } from "../http/env.js";
 import { AUTH_ERRORS, BEARER, problem } from "../http/openapi.js";
 import { validationHook } from "../http/problem.js";
 import { EVENT_KINDS, type EventFilter } from "./model.js";
-import { acceptsGzip, type EventStreams } from "./streams.js";
+import { acceptsGzip, type EventStreams, type Resume } from "./streams.js";
 
 /** An event id as a client sends it back: plain decimal digits. */
 const EventId = z
@@ -100,7 +100,13 @@ export function eventRoutes({ streams, gzipStreams, strategies, instruments }: E
       strategies: query.strategy,
       instruments: query.instrument,
     };
-    const afterId = header["last-event-id"] ?? query.lastEventId;
+    // The header wins: it is what EventSource sends when it reconnects, after the URL's id.
+    const resume: Resume | undefined =
+      header["last-event-id"] !== undefined
+        ? { afterId: header["last-event-id"], field: "header.last-event-id" }
+        : query.lastEventId !== undefined
+          ? { afterId: query.lastEventId, field: "query.lastEventId" }
+          : undefined;
     const headers: Record<string, string> = {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache, no-transform",
@@ -116,10 +122,10 @@ export function eventRoutes({ streams, gzipStreams, strategies, instruments }: E
     const outgoing = (c.env as AppEnv["Bindings"] | undefined)?.outgoing;
     if (outgoing instanceof ServerResponse) {
       // Served by Node: the events are written to the connection itself.
-      streams.openResponse(outgoing, afterId, filter, headers, gzip);
+      streams.openResponse(outgoing, resume, filter, headers, gzip);
       return RESPONSE_ALREADY_SENT;
     }
-    return c.body(streams.open(afterId, filter, gzip), 200, headers);
+    return c.body(streams.open(resume, filter, gzip), 200, headers);
   });
   return app;
 }

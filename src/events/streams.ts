@@ -7,6 +7,13 @@ import type { EventMetrics, StreamEndReason } from "./metrics.js";
 import { eventJson, matches, type EventFilter, type StoredEvent } from "./model.js";
 
 /** How the event streams behave. */
+/** Where a client asks its stream to start: after an event id, given in a header or the query. */
+export interface Resume {
+  afterId: number;
+  /** The request field that named it, for the error when it names an event never sent. */
+  field: "header.last-event-id" | "query.lastEventId";
+}
+
 export interface StreamSettings {
   /** Clients connected at once; one more is answered 503. */
   maxClients: number;
@@ -279,13 +286,13 @@ export class EventStreams {
   }
 
   /**
-   * Opens a stream of the events after `afterId` (replayed, then live), or of the events from now
-   * on when `afterId` is undefined, as a web `ReadableStream`; a gzip stream with `gzip`. Throws
-   * `TOO_MANY_STREAMS` at `maxClients`, and `VALIDATION_FAILED` for an id beyond the last event
-   * recorded.
+   * Opens a stream of the events after `resume.afterId` (replayed, then live), or of the events
+   * from now on without `resume`, as a web `ReadableStream`; a gzip stream with `gzip`. Throws
+   * `TOO_MANY_STREAMS` at `maxClients`, and `VALIDATION_FAILED` naming `resume.field` for an id
+   * beyond the last event recorded.
    */
-  open(afterId: number | undefined, filter: EventFilter, gzip = false): ReadableStream<Uint8Array> {
-    const { cursor, first } = this.admit(afterId);
+  open(resume: Resume | undefined, filter: EventFilter, gzip = false): ReadableStream<Uint8Array> {
+    const { cursor, first } = this.admit(resume);
     let client!: Client;
     let sink!: WebSink;
     return new ReadableStream<Uint8Array>(
@@ -314,20 +321,21 @@ export class EventStreams {
    */
   openResponse(
     res: ServerResponse,
-    afterId: number | undefined,
+    resume: Resume | undefined,
     filter: EventFilter,
     headers: Record<string, string>,
     gzip = false,
   ): void {
-    const { cursor, first } = this.admit(afterId);
+    const { cursor, first } = this.admit(resume);
     res.writeHead(200, headers);
     const client = this.add(new ResponseSink(res), filter, cursor, first, gzip);
     res.on("drain", () => this.ready(client));
     res.on("close", () => this.end(client, "client"));
   }
 
-  /** Checks that a stream may open after `afterId`; where it starts, and its first frame. */
-  private admit(afterId: number | undefined): { cursor: number; first: string } {
+  /** Checks that a stream may open where `resume` asks; where it starts, and its first frame. */
+  private admit(resume: Resume | undefined): { cursor: number; first: string } {
+    const afterId = resume?.afterId;
     if (this.closed) throw new DomainError("NOT_READY", "opsguard is stopping");
     if (this.clients.size >= this.settings.maxClients) {
       throw new DomainError(
@@ -336,12 +344,13 @@ export class EventStreams {
       );
     }
     const published = this.log.published;
-    if (afterId !== undefined && afterId > published) {
-      throw new DomainError("VALIDATION_FAILED", "Last-Event-ID names an event that was never sent", [
+    if (resume && resume.afterId > published) {
+      const name = resume.field === "query.lastEventId" ? "lastEventId" : "Last-Event-ID";
+      throw new DomainError("VALIDATION_FAILED", `${name} names an event that was never sent`, [
         {
           code: "UNKNOWN_EVENT_ID",
-          message: `event ${afterId} is beyond the last event recorded (${published})`,
-          path: "header.last-event-id",
+          message: `event ${resume.afterId} is beyond the last event recorded (${published})`,
+          path: resume.field,
         },
       ]);
     }

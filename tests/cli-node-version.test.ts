@@ -1,0 +1,30 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { MAIN } from "./process.js";
+
+/** Runs `opsguard <args>` from the build on this Node.js, told that its version is `version`. */
+function runAs(version: string, args: string[]) {
+  const pretend = `data:text/javascript,Object.defineProperty(process.versions,"node",{value:"${version}"});`;
+  return spawnSync(process.execPath, ["--import", pretend, MAIN, ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH },
+    timeout: 30_000,
+  });
+}
+
+describe("the opsguard command on an unsupported Node.js", () => {
+  it("says which Node.js it needs before loading anything that would fail on an old one", () => {
+    const old = runAs("20.20.2", ["check"]);
+    expect(old.status).toBe(1);
+    expect(old.stderr).toBe("opsguard needs Node.js 22 or later (24 recommended); this is 20.20.2\n");
+    expect(old.stdout).toBe("");
+  });
+
+  it("runs on Node.js 22 and later", () => {
+    for (const version of ["22.0.0", "24.22.3"]) {
+      const supported = runAs(version, ["--help"]);
+      expect(supported.status, supported.stderr).toBe(0);
+      expect(supported.stdout).toContain("Usage: opsguard <command>");
+    }
+  });
+});
