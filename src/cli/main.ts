@@ -46,8 +46,19 @@ ${REPORT_USAGE}
 
 ${ALERT_RECEIVER_USAGE}`;
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+/** The command line's options and words; an option it does not know is a usage error (exit 2). */
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseOptions(argv);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (!code?.startsWith("ERR_PARSE_ARGS_")) throw error;
+    throw new UsageError(`${(error as Error).message}\n\nopsguard --help lists every command and option`);
+  }
+}
+
+function parseOptions(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -68,6 +79,10 @@ async function main(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
   });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv);
   if (values.help) {
     console.log(USAGE);
     return 0;

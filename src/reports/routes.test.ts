@@ -75,6 +75,15 @@ describe("GET /v1/reports/performance", () => {
     expect(Number(peak.peak)).toBeLessThan(6600);
     expect(peak.share).toBeCloseTo(Number(peak.peak) / 250_000, 12);
     expect(report.risk.utilization.exposureByInstrument.map((p) => p.instrument)).toEqual(["BTC-USD"]);
+    // One day has neither Calmar nor annual growth: a day's result is not annualized.
+    expect(report.book).toMatchObject({ sharpe: null, calmar: null, annualGrowth: null });
+
+    // Its HTML says why one day has no curve, not to look at the HTML report.
+    const html = await (
+      await t.call("GET", "/v1/reports/performance?timeframe=day&format=html", { role: "viewer" })
+    ).text();
+    expect(html).toContain("No chart over a single day");
+    expect(html).not.toContain("Charts are in the HTML report");
   });
 
   it("agrees with the operations it was built from", async () => {

@@ -77,14 +77,14 @@ function statsCells(s: TradeStatsView): string[] {
   ];
 }
 
-/** The recommendations (of any report) as findings: `high` stays high, `warning` is medium. */
+/** The recommendations (of any report) as findings, each with its own severity. */
 export function recommendationItems(
   recommendations: readonly (Pick<Recommendation, "severity" | "title" | "evidence" | "recommendation"> & {
     id: string;
   })[],
 ): ReportItem[] {
   return recommendations.map((r) => ({
-    severity: r.severity === "warning" ? "medium" : r.severity,
+    severity: r.severity,
     title: `${r.id} ${r.title}`,
     evidence: r.evidence,
     recommendation: r.recommendation,
@@ -179,7 +179,11 @@ export async function performanceDocument(
       charts: c.equity ?? [],
       paragraphs: c.equity?.length
         ? []
-        : ["Charts are in the HTML report; the daily figures are in the JSON."],
+        : withCharts
+          ? [
+              "No chart over a single day: a curve needs two day-ends or more. The day's figures are above, and in the JSON.",
+            ]
+          : ["Charts are in the HTML report; the daily figures are in the JSON."],
     },
     {
       heading: "By strategy",

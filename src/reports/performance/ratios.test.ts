@@ -32,5 +32,8 @@ describe("the ratios of daily returns", () => {
     expect(annualGrowth(100, 110, 73, 365)).toBeCloseTo(1.1 ** 5 - 1, 12);
     expect(calmar(0.61051, 0.1)).toBeCloseTo(6.1051, 12);
     expect(annualGrowth(0, 110, 73, 365)).toBeNull();
+    // One day is not annualized: no growth, so no Calmar either.
+    expect(annualGrowth(100_000, 99_500, 1, 365)).toBeNull();
+    expect(calmar(annualGrowth(100_000, 99_500, 1, 365), 0.005)).toBeNull();
   });
 });

@@ -41,14 +41,17 @@ export function sortino(returns: readonly number[], periodsPerYear: number): num
   return (average / Math.sqrt(squares / returns.length)) * Math.sqrt(periodsPerYear);
 }
 
-/** Compound annual growth from `start` to `end` equity over `periods` of a year of `periodsPerYear`. */
+/**
+ * Compound annual growth from `start` to `end` equity over `periods` of a year of `periodsPerYear`;
+ * null below two periods, as the other ratios: one day's result raised to a year's power is noise.
+ */
 export function annualGrowth(
   start: number,
   end: number,
   periods: number,
   periodsPerYear: number,
 ): number | null {
-  if (start <= 0 || end <= 0 || periods <= 0) return null;
+  if (start <= 0 || end <= 0 || periods < 2) return null;
   return (end / start) ** (periodsPerYear / periods) - 1;
 }
 

@@ -7,12 +7,12 @@ export const REPORT_CSS = `
 :root {
   color-scheme: light dark;
   --bg: #ffffff; --fg: #1f2328; --muted: #59636e; --border: #d1d9e0; --stripe: #f6f8fa;
-  --critical: #b42318; --high: #c4320a; --medium: #9a6700; --low: #1a7f37; --info: #0969da;
+  --critical: #b42318; --high: #c4320a; --warning: #9a6700; --info: #0969da;
 }
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #0d1117; --fg: #e6edf3; --muted: #9198a1; --border: #3d444d; --stripe: #151b23;
-    --critical: #ff7b72; --high: #ffa657; --medium: #d29922; --low: #3fb950; --info: #58a6ff;
+    --critical: #ff7b72; --high: #ffa657; --warning: #d29922; --info: #58a6ff;
   }
 }
 * { box-sizing: border-box; }
@@ -54,15 +54,14 @@ li.finding ul { margin: 0.35rem 0; padding-left: 1.25rem; }
 .recommendation { margin: 0.35rem 0 0; }
 .sev-critical { --sev: var(--critical); }
 .sev-high { --sev: var(--high); }
-.sev-medium { --sev: var(--medium); }
-.sev-low { --sev: var(--low); }
+.sev-warning { --sev: var(--warning); }
 .sev-info { --sev: var(--info); }
 @page { margin: 16mm; }
 @media print {
   :root {
     color-scheme: light;
     --bg: #ffffff; --fg: #000000; --muted: #444444; --border: #999999; --stripe: #f2f2f2;
-    --critical: #b42318; --high: #c4320a; --medium: #7a5200; --low: #1a7f37; --info: #0550ae;
+    --critical: #b42318; --high: #c4320a; --warning: #7a5200; --info: #0550ae;
   }
   body { max-width: none; padding: 0; font-size: 10.5pt; }
   nav { display: none; }

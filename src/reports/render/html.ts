@@ -123,8 +123,7 @@ function renderItem(item: ReportItem): string {
 const SEVERITY_CLASS: Readonly<Record<ReportItem["severity"], string>> = {
   critical: "critical",
   high: "high",
-  medium: "medium",
-  low: "low",
+  warning: "warning",
   info: "info",
 };
 

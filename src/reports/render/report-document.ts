@@ -1,5 +1,6 @@
 /** Severity of a finding, most severe first. */
-export const SEVERITIES = ["critical", "high", "medium", "low", "info"] as const;
+/** The recommendations' own (`info`, `warning`, `high`) and `critical`, so every output names them alike. */
+export const SEVERITIES = ["critical", "high", "warning", "info"] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /** Horizontal alignment of a table column. */

@@ -12,7 +12,7 @@ function runAs(version: string, args: string[]) {
   });
 }
 
-describe("the opsguard command on an unsupported Node.js", () => {
+describe("the opsguard command line", () => {
   it("says which Node.js it needs before loading anything that would fail on an old one", () => {
     const old = runAs("20.20.2", ["check"]);
     expect(old.status).toBe(1);
@@ -26,5 +26,16 @@ describe("the opsguard command on an unsupported Node.js", () => {
       expect(supported.status, supported.stderr).toBe(0);
       expect(supported.stdout).toContain("Usage: opsguard <command>");
     }
+  });
+
+  it("answers an option it does not know, or one without its value, with the usage error (exit 2)", () => {
+    const unknown = runAs(process.versions.node, ["report", "performance", "--bogus"]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^Unknown option '--bogus'/);
+    expect(unknown.stderr).toContain("opsguard --help lists every command and option");
+    expect(unknown.stderr).not.toContain("    at ");
+    const missing = runAs(process.versions.node, ["token", "create", "--role"]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/^Option '--role <value>' argument missing/);
   });
 });
