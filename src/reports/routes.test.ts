@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ScriptedExecutor, startTestApp, submitBody, type TestApp } from "../../tests/harness.js";
+import { ManualClock } from "../platform/clock.js";
 import type { LogReportWithSource } from "./logs/service.js";
 import type { PerformanceReport } from "./performance/report.js";
 
@@ -84,6 +85,19 @@ describe("GET /v1/reports/performance", () => {
     ).text();
     expect(html).toContain("No chart over a single day");
     expect(html).not.toContain("Charts are in the HTML report");
+  });
+
+  it("counts the time in each trading state from the book's first start, not from midnight", async () => {
+    const clock = new ManualClock(Date.parse("2026-12-02T20:00:00Z"));
+    const fresh = await startTestApp({}, { executor: new ScriptedExecutor(undefined, clock), clock });
+    try {
+      clock.set(Date.parse("2026-12-02T20:30:00Z"));
+      const res = await fresh.call("GET", "/v1/reports/performance?timeframe=day", { role: "viewer" });
+      const report = (await res.json()) as PerformanceReport;
+      expect(report.risk.timeInState).toEqual({ active: 30 * 60_000, reducing: 0, halted: 0 });
+    } finally {
+      await fresh.close();
+    }
   });
 
   it("agrees with the operations it was built from", async () => {

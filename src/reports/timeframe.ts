@@ -40,8 +40,9 @@ export interface TimeframeQuery {
 
 /**
  * The timeframe a request names: `timeframe` (day: today; week: the last 7 days; month: the last
- * 30; all: from the first day with data), or `from` and `to` as dates (both included). Anything
- * else is refused with the field named; today is the clock's UTC day.
+ * 30; all: from the first day with data), or `from` and `to` as dates (both included; `from`
+ * defaults to the first day with data, or to `to` when that is earlier, and `to` to today).
+ * Anything else is refused with the field named; today is the clock's UTC day.
  */
 export function parseTimeframe(
   query: TimeframeQuery,
@@ -54,8 +55,13 @@ export function parseTimeframe(
       throw new DomainError("VALIDATION_FAILED", "give timeframe, or from and to, not both", [
         { code: "CONFLICT", path: "timeframe", message: "timeframe cannot be combined with from/to" },
       ]);
-    const first = parseDay("from", query.from ?? firstDayWithData() ?? today);
     const last = parseDay("to", query.to ?? today);
+    if (query.from === undefined) {
+      // From the first day with data, or `to` itself when it is earlier: an empty report, not an error.
+      const start = firstDayWithData() ?? last;
+      return { name: "custom", first: start < last ? start : last, last };
+    }
+    const first = parseDay("from", query.from);
     if (first > last)
       throw new DomainError("VALIDATION_FAILED", "from is after to", [
         { code: "INVALID_RANGE", path: "from", message: `from ${first} is after to ${last}` },

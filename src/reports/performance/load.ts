@@ -24,6 +24,12 @@ export interface PerformanceData {
   peaks: { measure: "exposure_total" | "exposure_instrument"; key: string; peak: bigint; at: number }[];
   /** Operations accepted in the timeframe (created, whatever became of them). */
   accepted: { strategy: string; count: number }[];
+  /**
+   * When the book began: the first start's initial trading state, the first audit entry or the
+   * first operation, whichever is earliest; undefined on a database no service has started on.
+   * Time in a trading state is counted from then, not from before opsguard ran.
+   */
+  bookSince: number | undefined;
   /** The trading state when the timeframe began, and each change in it. */
   stateBefore: TradingState;
   stateChanges: { at: number; state: TradingState; from: TradingState; reason: string; actor: string }[];
@@ -145,6 +151,14 @@ export function readPerformance(
       )
       .all(start, end) as { strategy: string; count: bigint }[]
   ).map((r) => ({ strategy: r.strategy, count: num(r.count) }));
+  const { since } = db
+    .prepare(
+      `SELECT MIN(at) AS since FROM (
+         SELECT state_changed_at AS at FROM risk_state WHERE state_reason = 'initial state'
+         UNION ALL SELECT at FROM (SELECT at FROM audit_log ORDER BY seq LIMIT 1)
+         UNION ALL SELECT MIN(created_at) FROM operations)`,
+    )
+    .get() as { since: bigint | number | null };
   const before = db
     .prepare(
       "SELECT target FROM audit_log WHERE action = 'trading.state' AND at < ? ORDER BY at DESC, seq DESC LIMIT 1",
@@ -176,6 +190,7 @@ export function readPerformance(
     peaks,
     accepted,
     // A book that never changed state has been active from the start.
+    bookSince: since === null ? undefined : Number(since),
     stateBefore: before?.target ?? "active",
     stateChanges,
   };

@@ -155,8 +155,9 @@ export function buildPerformanceReport(
   const { start, end } = timeframeBounds(timeframe);
   const timeInState = Object.fromEntries(TRADING_STATES.map((s) => [s, 0])) as Record<TradingState, number>;
   let state = data.stateBefore;
-  let cursor = start;
   const until = Math.min(end, Math.max(now, start));
+  // Nothing before the book began: a day that opsguard joined at noon was not active since midnight.
+  let cursor = Math.min(until, Math.max(start, data.bookSince ?? until));
   for (const change of data.stateChanges) {
     timeInState[state] += Math.max(0, Math.min(change.at, until) - cursor);
     cursor = Math.max(cursor, Math.min(change.at, until));

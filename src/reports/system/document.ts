@@ -13,13 +13,25 @@ const mib = (bytes: number | null | undefined): string =>
 const ms = (value: number | null | undefined): string =>
   value === null || value === undefined ? NONE : `${value.toFixed(1)} ms`;
 
-/** One row of the figures table: min, mean, max, last and the trend per day. */
-function row(name: string, s: SeriesSummary | null, format: (value: number) => string): string[] {
+/**
+ * One row of the figures table: min, mean, max, last and the trend per day, which is shown only
+ * from `needs` on (a few minutes of samples would be extrapolated to a day).
+ */
+function row(
+  name: string,
+  s: SeriesSummary | null,
+  format: (value: number) => string,
+  needs: SystemReport["trendNeeds"],
+): string[] {
   if (!s) return [name, NONE, NONE, NONE, NONE, NONE];
-  const trend = s.trend
-    ? `${s.trend.slopePerDay >= 0 ? "+" : ""}${format(s.trend.slopePerDay)}/day (R² ${fixed(s.trend.r2)})`
-    : NONE;
-  return [name, format(s.min), format(s.mean), format(s.max), format(s.last), trend];
+  const { trend } = s;
+  const shown =
+    trend === null
+      ? NONE
+      : trend.samples < needs.samples || trend.spanHours < needs.hours
+        ? "not enough data"
+        : `${trend.slopePerDay >= 0 ? "+" : ""}${format(trend.slopePerDay)}/day (R² ${fixed(trend.r2)})`;
+  return [name, format(s.min), format(s.mean), format(s.max), format(s.last), shown];
 }
 
 async function charts(report: SystemReport): Promise<ReportChart[]> {
@@ -75,14 +87,14 @@ export async function systemDocument(report: SystemReport, withCharts: boolean):
           {
             columns: ["", "min", "mean", "max", "last", "trend"],
             rows: [
-              row("CPU (cores)", report.cpu.coreShare, (v) => v.toFixed(2)),
-              row("RSS", report.memory.rssBytes, mib),
-              row("heap used", report.memory.heapUsedBytes, mib),
-              row("event-loop p99", report.eventLoop.delayP99Ms, ms),
-              row("database", database.bytes, mib),
-              row("WAL", database.walBytes, mib),
-              row("free on the volume", volume.freeBytes, mib),
-              row("open operations", report.operations.open, (v) => v.toFixed(0)),
+              row("CPU (cores)", report.cpu.coreShare, (v) => v.toFixed(2), report.trendNeeds),
+              row("RSS", report.memory.rssBytes, mib, report.trendNeeds),
+              row("heap used", report.memory.heapUsedBytes, mib, report.trendNeeds),
+              row("event-loop p99", report.eventLoop.delayP99Ms, ms, report.trendNeeds),
+              row("database", database.bytes, mib, report.trendNeeds),
+              row("WAL", database.walBytes, mib, report.trendNeeds),
+              row("free on the volume", volume.freeBytes, mib, report.trendNeeds),
+              row("open operations", report.operations.open, (v) => v.toFixed(0), report.trendNeeds),
             ],
           },
         ],

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Config } from "../../config/schema.js";
 import type { SystemSample } from "./load.js";
+import { renderMarkdown } from "../render/markdown.js";
+import { systemDocument } from "./document.js";
 import { buildSystemReport, forecastVolume } from "./report.js";
 import { DAY_MS } from "./statistics.js";
 
@@ -162,6 +164,23 @@ describe("buildSystemReport", () => {
     expect(report.recommendations.map((r) => [r.id, r.severity, r.subject])).toEqual([
       ["SYS-001", "warning", "wal"],
     ]);
+  });
+
+  it("shows a trend per day only from the samples and hours a rule needs to judge one", async () => {
+    // Five minutes of RSS climbing a MiB a minute: 1.4 GiB a day, if it were extrapolated.
+    const short = samples(5, 60_000, (i) => ({ rssBytes: (120 + i) * MIB }));
+    const end = T0 + 5 * 60_000;
+    const early = buildSystemReport(short, { start: T0, end }, RULES, end);
+    expect(early.trendNeeds).toEqual({ samples: RULES.minSamples, hours: RULES.minTrendHours });
+    expect(early.memory.rssBytes?.trend?.slopePerDay).toBeGreaterThan(1000 * MIB);
+    const rssRow = (markdown: string) => markdown.split("\n").find((line) => line.startsWith("| RSS"));
+    expect(rssRow(renderMarkdown(await systemDocument(early, false)))).toMatch(/\| not enough data \|$/);
+
+    const long = samples(8 * 60, 60_000, (i) => ({ rssBytes: 120 * MIB + i * 1024 }));
+    const later = buildSystemReport(long, { start: T0, end: T0 + 8 * HOUR }, RULES, T0 + 8 * HOUR);
+    expect(rssRow(renderMarkdown(await systemDocument(later, false)))).toMatch(
+      /\| \+1\.4 MiB\/day \(R² 1\.00\) \|$/,
+    );
   });
 
   it("reports an empty window without failing", () => {

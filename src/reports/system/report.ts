@@ -41,6 +41,11 @@ export interface SystemReport {
     /** Share of the window the samples cover: less than 1 when the process was down. */
     coverage: number | null;
   };
+  /**
+   * What a series' trend needs before it is shown as a slope or judged by a rule (`minSamples`
+   * over `minTrendHours`): below it, a few minutes of samples would be extrapolated to a day.
+   */
+  trendNeeds: { samples: number; hours: number };
   cpu: {
     /** CPU per second of each sample (1 = one core busy). */
     coreShare: SeriesSummary | null;
@@ -185,6 +190,7 @@ export function buildSystemReport(
       last: last ? new Date(last.at).toISOString() : null,
       coverage: end > window.start ? Math.min(1, sampledMs / (end - window.start)) : null,
     },
+    trendNeeds: { samples: thresholds.minSamples, hours: thresholds.minTrendHours },
     cpu: {
       coreShare: summarize(corePoints),
       meanCoreShare,
