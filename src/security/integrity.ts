@@ -200,7 +200,9 @@ export function judgeFiles(
     );
   const { changed, added, removed, compared } = compareFiles(state.baseline.files, current, labels);
   if (changed.length + added.length + removed.length === 0)
-    return ok(`${compared} files match the baseline of ${state.baseline.createdAt}`);
+    return ok(
+      `${compared} ${compared === 1 ? "file matches" : "files match"} the baseline of ${state.baseline.createdAt}`,
+    );
   return finding("critical", [
     ...changed.map((key) => `changed: ${key}`),
     ...added.map((key) => `added: ${key}`),

@@ -10,6 +10,8 @@ describe("masking variables before clustering", () => {
       "pnl <num> after <num> attempts, ratio <num> and <num>",
     ],
     ["at 2026-01-05T10:01:02.404Z and 2026-01-05 and 2026-01-05T10:01:02+01:00", "at <ts> and <ts> and <ts>"],
+    // A date before a colon, as in the daily report's own line, is a date too.
+    ["logs report of 2026-12-01: 0 recommendations", "logs report of <ts>: <num> recommendations"],
     ["connect ECONNREFUSED 10.0.4.17:8443.", "connect ECONNREFUSED <ip>."],
     [
       "instrument \"BTC-USD\" unknown, can't find 'x y' or `cmd`",

@@ -31,7 +31,7 @@ export const MASKS: readonly Mask[] = [
   {
     name: "timestamp",
     pattern:
-      /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\d:])/g,
+      /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d|:\d)/g,
     placeholder: "<ts>",
   },
   {

@@ -164,7 +164,7 @@ export async function performanceDocument(
     {
       heading: "Summary",
       paragraphs: [
-        `${timeframe.first} to ${timeframe.last} (${timeframe.days} days, UTC). Equity ${book.equityStart} → ${book.equityEnd} ${report.currency}: ${book.pnl} over ${book.closes} closes.`,
+        `${timeframe.first} to ${timeframe.last} (${timeframe.days} ${timeframe.days === 1 ? "day" : "days"}, UTC). Equity ${book.equityStart} → ${book.equityEnd} ${report.currency}: ${book.pnl} over ${book.closes} ${book.closes === 1 ? "close" : "closes"}.`,
         `Maximum drawdown ${book.drawdown.amount} (${percent(book.drawdown.ratio)} of the peak ${book.drawdown.peak})${book.drawdown.to ? `, from ${book.drawdown.from ?? timeframe.first} to ${book.drawdown.to}` : ""}. Sharpe ${fixed(book.sharpe)}, Sortino ${fixed(book.sortino)}, Calmar ${fixed(book.calmar)} on daily returns.`,
       ],
       tables: [{ columns: ["", ...STATS_COLUMNS], rows: [["book", ...statsCells(book)]] }],

@@ -68,6 +68,24 @@ async function charts(report: SystemReport): Promise<ReportChart[]> {
 }
 
 /** The system report as a document; `withCharts` draws the timeline (for HTML). */
+/** The charts over the window, or what stands in for them: never an empty section. */
+async function overTime(report: SystemReport, withCharts: boolean): Promise<HtmlReport["sections"][number]> {
+  if (!withCharts) {
+    return {
+      heading: "Over time",
+      paragraphs: ["Charts are in the HTML report; the timeline's points are in the JSON."],
+    };
+  }
+  const drawn = await charts(report);
+  if (drawn.length > 0) return { heading: "Over time", charts: drawn };
+  return {
+    heading: "Over time",
+    paragraphs: [
+      `No chart yet: a curve needs two points of the timeline, and the window has ${report.timeline.length}.`,
+    ],
+  };
+}
+
 export async function systemDocument(report: SystemReport, withCharts: boolean): Promise<HtmlReport> {
   const { samples, volume, database } = report;
   const forecast = volume.forecast;
@@ -104,7 +122,7 @@ export async function systemDocument(report: SystemReport, withCharts: boolean):
         paragraphs: report.recommendations.length === 0 ? ["None: no rule applies over this window."] : [],
         items: recommendationItems(report.recommendations),
       },
-      { heading: "Over time", charts: withCharts ? await charts(report) : [] },
+      await overTime(report, withCharts),
     ],
   };
 }

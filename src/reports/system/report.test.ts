@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Config } from "../../config/schema.js";
 import type { SystemSample } from "./load.js";
+import { renderHtml } from "../render/html.js";
 import { renderMarkdown } from "../render/markdown.js";
 import { systemDocument } from "./document.js";
 import { buildSystemReport, forecastVolume } from "./report.js";
@@ -178,6 +179,15 @@ describe("buildSystemReport", () => {
 
     const long = samples(8 * 60, 60_000, (i) => ({ rssBytes: 120 * MIB + i * 1024 }));
     const later = buildSystemReport(long, { start: T0, end: T0 + 8 * HOUR }, RULES, T0 + 8 * HOUR);
+    // One sample is one point of the timeline: no curve, and the report says so in every format.
+    const single = buildSystemReport(samples(1, 60_000), { start: T0, end: T0 + 60_000 }, RULES, T0 + 60_000);
+    expect(renderHtml(await systemDocument(single, true))).toContain(
+      "No chart yet: a curve needs two points of the timeline, and the window has 1.",
+    );
+    expect(renderHtml(await systemDocument(early, true))).toContain("<svg");
+    expect(renderMarkdown(await systemDocument(single, false))).toMatch(
+      /## Over time\n\nCharts are in the HTML report/,
+    );
     expect(rssRow(renderMarkdown(await systemDocument(later, false)))).toMatch(
       /\| \+1\.4 MiB\/day \(R² 1\.00\) \|$/,
     );
