@@ -85,6 +85,7 @@ describe("GET /v1/reports/performance", () => {
     ).text();
     expect(html).toContain("No chart over a single day");
     expect(html).not.toContain("Charts are in the HTML report");
+    expect(html).toContain("(1 day, UTC)");
   });
 
   it("counts the time in each trading state from the book's first start, not from midnight", async () => {
