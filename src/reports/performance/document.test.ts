@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { renderHtml } from "../render/html.js";
 import { renderMarkdown } from "../render/markdown.js";
-import { recommendationItems } from "./document.js";
+import { percent, recommendationItems } from "./document.js";
 
-describe("recommendations in a rendered report", () => {
-  it("keep the severity the JSON, the metric and the docs give them", () => {
+describe("the performance report as a document", () => {
+  it("keeps each recommendation's severity as the JSON, the metric and the docs give it", () => {
     const items = recommendationItems([
       {
         id: "PERF-006",
@@ -30,5 +30,15 @@ describe("recommendations in a rendered report", () => {
     const html = renderHtml(document);
     expect(html).toContain('<li class="finding sev-warning"><span class="badge">WARNING</span>');
     expect(html).toContain(".sev-warning { --sev: var(--warning); }");
+  });
+
+  it("shows a share below one point with two significant digits, not as 0.0%", () => {
+    expect([percent(0.0003105), percent(0.0005), percent(0), percent(0.5), percent(-0.004)]).toEqual([
+      "0.031%",
+      "0.050%",
+      "0.0%",
+      "50.0%",
+      "-0.40%",
+    ]);
   });
 });

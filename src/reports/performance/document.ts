@@ -14,9 +14,13 @@ import type { PerformanceReport, TradeStatsView } from "./report.js";
 
 const NONE = "–";
 
-/** A share as a percentage with one decimal. */
-export const percent = (value: number | null): string =>
-  value === null ? NONE : `${(value * 100).toFixed(1)}%`;
+/** A share as a percentage with one decimal; below one point, two significant digits. */
+export const percent = (value: number | null): string => {
+  if (value === null) return NONE;
+  const points = value * 100;
+  // One decimal would show a real 0.03% as 0.0%.
+  return points !== 0 && Math.abs(points) < 1 ? `${points.toPrecision(2)}%` : `${points.toFixed(1)}%`;
+};
 /** A ratio with two decimals. */
 export const fixed = (value: number | null, digits = 2): string =>
   value === null ? NONE : value.toFixed(digits);
