@@ -6,7 +6,6 @@ import type { EventLog } from "./log.js";
 import type { EventMetrics, StreamEndReason } from "./metrics.js";
 import { eventJson, matches, type EventFilter, type StoredEvent } from "./model.js";
 
-/** How the event streams behave. */
 /** Where a client asks its stream to start: after an event id, given in a header or the query. */
 export interface Resume {
   afterId: number;
@@ -14,6 +13,7 @@ export interface Resume {
   field: "header.last-event-id" | "query.lastEventId";
 }
 
+/** How the event streams behave. */
 export interface StreamSettings {
   /** Clients connected at once; one more is answered 503. */
   maxClients: number;
