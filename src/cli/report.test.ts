@@ -30,6 +30,16 @@ describe("opsguard report", () => {
     expect(report.book).toMatchObject({ closes: 1, pnl: "10.00", wins: 1 });
   });
 
+  it("refuses an option of another report rather than print a report that ignores it", async () => {
+    await expect(runReportCommand("performance", t.config, { window: "24h" }, output())).rejects.toThrow(
+      new UsageError("--window is for report logs; report performance takes --timeframe, or --from and --to"),
+    );
+    await expect(runReportCommand("logs", t.config, { timeframe: "day" }, output())).rejects.toThrow(
+      UsageError,
+    );
+    expect(lines).toEqual([]);
+  });
+
   it("prints a table by default, and writes any format to a private file with --out", async () => {
     await runReportCommand("performance", t.config, {}, output());
     expect(lines.join("\n")).toMatch(/== Summary[\s\S]*book\s+1\s+100\.0%\s+10\.00/);

@@ -48,6 +48,14 @@ export async function runReportCommand(
   options: ReportCommandOptions,
   output: CommandOutput,
 ): Promise<number> {
+  // An option of another report is refused rather than ignored: the report printed would not be
+  // the one asked for.
+  if (sub === "logs" && options.timeframe !== undefined)
+    throw new UsageError(
+      "--timeframe is for report performance and system; report logs takes --window, or --from and --to",
+    );
+  if ((sub === "performance" || sub === "system") && options.window !== undefined)
+    throw new UsageError(`--window is for report logs; report ${sub} takes --timeframe, or --from and --to`);
   const format = (options.json ? "json" : (options.format ?? "table")) as ReportFormat;
   if (!REPORT_FORMATS.includes(format))
     throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(", ")}`);
